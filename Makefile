@@ -1,0 +1,31 @@
+# Two commands on a fresh machine: `make run` (chat UI on the shipped corpus) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: install index run test bench clean
+
+install: $(VENV)/.installed
+
+# torch==2.13.0 first: anything that depends on torch then finds it and pulls no CUDA wheels.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+index: install
+	$(VENV)/bin/qa-engine index
+
+run: install
+	$(VENV)/bin/qa-engine app
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/bench_index.py
+
+clean:
+	rm -rf index/default index/.cache build *.egg-info

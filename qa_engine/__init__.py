@@ -1,0 +1,1 @@
+"""GraphRAG question answering over attention literature."""

@@ -1,0 +1,392 @@
+"""Read the corpus folder into clean prose documents: one bad file never stops the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from pypdf import PdfReader
+from tqdm import tqdm
+
+from qa_engine.errors import CorpusError
+
+SUPPORTED_SUFFIXES = frozenset({".pdf", ".md", ".mdx", ".txt", ".tex"})
+
+# Attribution and license files travel with the corpus but are not content.
+_NOT_CONTENT_STEMS = frozenset({"LICENSE", "LICENCE", "COPYING", "SOURCES", "NOTICE"})
+_TITLE_MAX_CHARS = 120
+
+# (pattern, replacement) pairs applied in order: each cleaner is a short list of these.
+_Rules = list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
+
+# pypdf logs its own complaints about broken files; the IngestIssue is what the user reads.
+logging.getLogger("pypdf").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    path: str  # relative to the corpus root, POSIX separators
+    title: str
+    text: str
+    sha256: str  # of the raw bytes: the index manifest rebuilds only what changed
+    size: int
+
+
+@dataclass(frozen=True)
+class IngestIssue:
+    path: str
+    action: str  # "skipped", "decoded as latin-1"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.action} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    documents: list[SourceDocument]  # sorted by path
+    issues: list[IngestIssue]
+
+
+def ingest_corpus(corpus_dir: Path, max_file_mb: float = 20.0, progress: bool = False) -> IngestResult:
+    """Read every supported file under corpus_dir; raise CorpusError only if nothing is usable."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.exists():
+        raise CorpusError(
+            f"corpus folder {corpus_dir} does not exist: create it and put .md/.txt/.pdf/.tex files in it, "
+            "or pass --corpus DIR"
+        )
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder {corpus_dir} is a file, not a folder: pass the folder with --corpus DIR")
+    suffixes = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    files = _content_files(corpus_dir)
+    if not files:
+        raise CorpusError(f"corpus folder {corpus_dir} holds no files to index: supported types are {suffixes}")
+
+    documents: list[SourceDocument] = []
+    issues: list[IngestIssue] = []
+    for path in tqdm(files, desc="Reading corpus", unit="file", disable=not progress):
+        document, issue = read_document(path, corpus_dir, max_file_mb)
+        if document:
+            documents.append(document)
+        if issue:
+            issues.append(issue)
+    if not documents:
+        listing = "\n".join(f"  {issue}" for issue in issues)
+        raise CorpusError(
+            f"corpus folder {corpus_dir} has no usable documents (supported types are {suffixes}); "
+            f"every file was skipped:\n{listing}"
+        )
+    return IngestResult(sorted(documents, key=lambda d: d.path), issues)
+
+
+def _content_files(corpus_dir: Path) -> list[Path]:
+    """Supported files in a deterministic order, without hidden and license files."""
+    found = []
+    for root, dirs, names in os.walk(corpus_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(root, name)
+            stem = path.stem.upper()
+            if name.startswith(".") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if stem in _NOT_CONTENT_STEMS or stem.startswith("LICENSE-"):
+                continue
+            found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+def read_document(
+    path: Path, corpus_dir: Path, max_file_mb: float = 20.0
+) -> tuple[SourceDocument | None, IngestIssue | None]:
+    """One file in, a document and/or the one issue worth telling the user about."""
+    rel = path.relative_to(corpus_dir).as_posix()
+    suffix = path.suffix.lower()
+
+    def skipped(reason: str) -> tuple[None, IngestIssue]:
+        return None, IngestIssue(rel, "skipped", reason)
+
+    if suffix not in SUPPORTED_SUFFIXES:
+        return skipped(f"unsupported file type {suffix or '(none)'}")
+    try:
+        size = path.stat().st_size
+        if size > max_file_mb * 1024 * 1024:  # checked before reading: never load a huge file
+            return skipped(f"larger than the {max_file_mb:g} MB limit (qa.max_file_mb in settings.yaml)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return skipped(f"cannot read it: {exc.strerror or exc}")
+    if not raw.strip():
+        return skipped("empty file")
+
+    issue = None
+    if suffix == ".pdf":
+        try:
+            title, text = _read_pdf(raw)
+        except _UnreadablePDF as exc:
+            return skipped(str(exc))
+    else:
+        if b"\x00" in raw:
+            return skipped("contains NUL bytes: binary file")
+        try:
+            decoded = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            decoded = raw.decode("latin-1")
+            issue = IngestIssue(rel, "decoded as latin-1", "not valid UTF-8")
+        title, text = _TEXT_READERS[suffix](_normalize_newlines(decoded))
+    if not text:
+        return skipped("no text after cleaning")
+    title = title or _prettify_stem(path.stem)
+    return SourceDocument(rel, title, text, hashlib.sha256(raw).hexdigest(), size), issue
+
+
+# ---------------------------------------------------------------- PDF
+
+
+class _UnreadablePDF(Exception):
+    """The reason a PDF gives us no text, worded for the user."""
+
+
+def _read_pdf(raw: bytes) -> tuple[str, str]:
+    """Title and text, pages split by blank lines; _UnreadablePDF says why there is none."""
+    if b"%PDF-" not in raw[:1024]:
+        raise _UnreadablePDF("not a valid PDF (no %PDF header)")
+    try:
+        reader = PdfReader(BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise _UnreadablePDF("encrypted PDF: needs a password")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = reader.metadata.title if reader.metadata else None
+    except _UnreadablePDF:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files; all mean the same to us
+        raise _UnreadablePDF(f"not a valid PDF ({type(exc).__name__}: {exc})") from exc
+    text = _tidy("\n\n".join(_normalize_newlines(page).strip() for page in pages))
+    if not text:
+        raise _UnreadablePDF("PDF has no extractable text: scanned pages need OCR first")
+    meta_title = " ".join(str(meta_title or "").split())
+    return (meta_title if _is_real_title(meta_title) else _first_line(text)), text
+
+
+def _is_real_title(title: str) -> bool:
+    """Metadata titles are often empty, 'untitled' or the name of the file that made the PDF."""
+    lowered = title.lower()
+    return (
+        len(title) >= 3
+        and lowered not in {"untitled", "title", "no title"}
+        and not lowered.startswith("microsoft word")
+        and not re.search(r"\.(pdf|docx?|tex|dvi|odt)$", lowered)
+    )
+
+
+# ---------------------------------------------------------------- plain text
+
+
+def _read_txt(text: str) -> tuple[str, str]:
+    text = _tidy(text)
+    return _first_line(text), text
+
+
+def _first_line(text: str) -> str:
+    """First non-empty line that is not a bare #tag, cut to a readable title length."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not re.fullmatch(r"#\S+", line):
+            return line if len(line) <= _TITLE_MAX_CHARS else line[: _TITLE_MAX_CHARS - 1].rstrip() + "…"
+    return ""
+
+
+# ---------------------------------------------------------------- Markdown / MDX
+
+_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+_TAB_BEGIN = re.compile(r"[ \t]*:begin_tab:")
+_TAB_END = re.compile(r"[ \t]*:end_tab:")
+_MATH_OR_CODE = re.compile(r"\$\$.+?\$\$|(?<!\\)\$[^$\n]+\$|`[^`\n]+`", re.S)
+_URL = r"\(\s*(?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\s*\)"  # one level of nested parens: wiki URLs
+_REFERENCE_NOUNS = {"fig": "the figure", "tab": "the table", "chap": "the chapter", "eq": "the equation"}
+
+# Block level, on whole lines, before math is set aside.
+_MD_LINE_RULES: _Rules = [
+    (re.compile(r"<!--.*?-->|\{/\*.*?\*/\}", re.S), ""),  # HTML and MDX comments
+    (re.compile(r"^[ \t]*:(?:label|eqlabel|width):`[^`]*`[ \t]*\n", re.M), ""),  # d2l anchors
+    (re.compile(r"^import\s.*\bfrom\s+['\"].*$", re.M), ""),  # MDX imports
+    (re.compile(r"^(?:>[ \t]?)*\[!\w+\][ \t]*$", re.M), ""),  # > [!TIP] callout markers
+    (re.compile(r"^(?:>(?=[ \t>]|$)[ \t]?)+", re.M), ""),  # blockquote prefixes, not a tag's closing '>'
+    (re.compile(r"^#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.M), r"\1"),  # headings: keep the text
+    (re.compile(r"^\(\*\*(.+?)\*\*\)[ \t]*$", re.M), r"\1"),  # d2l heading marker (**Encoder**)
+    (re.compile(r"^[ \t]*\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,}:?)?[ \t]*\n", re.M), ""),  # table rule
+    (re.compile(r"^[ \t]*\|(.*)\|[ \t]*$", re.M), lambda m: " | ".join(c.strip() for c in m[1].split("|"))),
+    (re.compile(r"^[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*$", re.M), ""),  # horizontal rules
+    (re.compile(r"^([ \t]*)[*+](?=[ \t])", re.M), r"\1-"),  # bullets, so '*' is left to emphasis
+    (re.compile(r"[ \t]*:cite:`[^`]*`"), ""),
+    (re.compile(r":citet:`([^`]*)`"), lambda m: _cited_authors(m[1])),
+    (re.compile(r"[ \t]*\(:(?:numref|eqref):`[^`]*`\)"), ""),  # "(:numref:`sec_x`)" says nothing as prose
+    (re.compile(r"(\A|[.!?][ \t\n]+)?:(numref|eqref):`([^`]*)`"), lambda m: _reference(m[1], m[2], m[3])),
+    (re.compile(r":(?:label|eqlabel|width):`[^`]*`"), ""),
+]
+
+# Inline, on prose only: never inside $math$ or `code`.
+_MD_INLINE_RULES: _Rules = [
+    (re.compile(r"\[\[[\w.-]+\]\]"), ""),  # hf-course heading anchors
+    (re.compile(r"<img\b[^>]*?\balt=\"([^\"]*)\"[^>]*>", re.I), r"\1"),
+    (re.compile(r"</?[A-Za-z][\w.:-]*(?:\s[^<>]*)?/?>"), ""),  # HTML / JSX tags, inner text stays
+    (re.compile(r"\[!\[[^\]]*\]" + _URL + r"\]" + _URL), ""),  # linked images are badges and buttons
+    (re.compile(r"!\[([^\]]*)\]" + _URL), lambda m: _as_sentence(m[1])),
+    (re.compile(r"\[\*\*(.+?)\*\*\](?!\()", re.S), r"\1"),  # d2l [**marked text**]
+    (re.compile(r"\[([^\]]*)\]" + _URL), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.S), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.S), r"\1"),
+]
+
+
+def clean_markdown(text: str) -> str:
+    """Markdown/MDX to readable prose: code, markup and d2l roles out; headings, tables and math kept."""
+    text = _apply(_MD_LINE_RULES, _drop_blocks(_normalize_newlines(text)))
+    text = _outside(
+        _MATH_OR_CODE,
+        text,
+        lambda prose: html.unescape(_apply(_MD_INLINE_RULES, prose)),
+        keep=lambda span: span.strip("`") if span.startswith("`") else span,
+    )
+    return _tidy(text)
+
+
+def _drop_blocks(text: str) -> str:
+    """Drop fenced code and d2l per-framework tab blocks: both repeat, neither is prose."""
+    kept, end = [], None
+    for line in text.split("\n"):
+        if end:
+            if end.match(line):
+                end = None
+        elif fence := _FENCE.match(line):
+            end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
+        elif _TAB_BEGIN.match(line):
+            end = _TAB_END
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _cited_authors(keys: str) -> str:
+    """d2l citation keys as prose: 'Bahdanau.Cho.Bengio.2014' -> 'Bahdanau et al.'."""
+    names = []
+    for key in keys.split(","):
+        words = [w for w in key.strip().split(".") if w and not w.isdigit()]
+        surname = re.match(r"[A-Za-z-]*", words[0] if words else "")[0]
+        names.append(surname[:1].upper() + surname[1:] + (" et al." if len(words) > 1 else ""))
+    return " and ".join(n for n in names if n)
+
+
+def _reference(sentence_start: str | None, role: str, key: str) -> str:
+    """A d2l cross-reference as words, 'the figure' for fig_..., capitalized where a sentence starts."""
+    noun = "the equation" if role == "eqref" else _REFERENCE_NOUNS.get(re.split(r"[_:]", key)[0], "the section")
+    return noun if sentence_start is None else sentence_start + noun.capitalize()
+
+
+def _as_sentence(caption: str) -> str:
+    caption = caption.strip()
+    return caption if not caption or caption[-1] in ".!?:" else caption + "."
+
+
+def _markdown_title(text: str) -> str:
+    heading = re.search(r"^#{1,6}[ \t]+(.+)$", _drop_blocks(_normalize_newlines(text)), re.M)
+    return _first_line(clean_markdown(heading[0])) if heading else ""
+
+
+def _read_markdown(text: str) -> tuple[str, str]:
+    return _markdown_title(text), clean_markdown(text)
+
+
+# ---------------------------------------------------------------- LaTeX
+
+_TEX_MATH = re.compile(
+    r"(?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$.+?(?<!\\)\$|\\\[.+?\\\]|\\\(.+?\\\)"
+    r"|\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}.+?\\end\{\1\2\}",
+    re.S,
+)
+_TEX_RULES: _Rules = [
+    (re.compile(r"\\(?:part|chapter|(?:sub)*section|(?:sub)?paragraph)\*?(?:\[[^\]]*\])?\{([^{}]*)\}"),
+     r"\n\n\1\n\n"),
+    (re.compile(r"\\begin\{[^}]*\}(?:\[[^\]]*\]|\{[^{}]*\})*|\\end\{[^}]*\}"), ""),  # environments: keep the body
+    (re.compile(r"[ \t~]*\\(?:cite\w*|label|ref|eqref|autoref|cref|includegraphics|bibliography\w*)\*?"
+                r"(?:\[[^\]]*\])*\{[^{}]*\}"), ""),  # no prose in them
+    (re.compile(r"\\href\{[^{}]*\}\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\footnote\{([^{}]*)\}"), r" (\1)"),
+    (re.compile(r"\\item\b(?:\[([^\]]*)\])?[ \t]*"), lambda m: f"- {m[1]} " if m[1] else "- "),
+    (re.compile(r"\\\\(?:\[[^\]]*\])?"), "\n"),
+    (re.compile(r"\\([%&_#$])"), r"\1"),
+    (re.compile(r"\\[A-Za-z]+\*?(?:\[[^\]]*\])?"), ""),  # \textbf{x}, \emph{x}, \caption{x}: command out, x stays
+    (re.compile(r"[{}]"), ""),
+    (re.compile(r"~"), " "),
+]
+
+
+def _read_latex(text: str) -> tuple[str, str]:
+    """A few regexes, not a LaTeX parser: section titles become lines, math stays as written."""
+    text = re.sub(r"^[ \t]*%.*\n", "", text, flags=re.M)  # comment lines do not break paragraphs
+    text = re.sub(r"(?<!\\)%.*", "", text)
+    title = re.search(r"\\title(?:\[[^\]]*\])?\{((?:[^{}]|\{[^{}]*\})*)\}", text) or re.search(
+        r"\\(?:sub)*section\*?\{([^{}]*)\}", text
+    )
+    if body := re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|$)", text, re.S):
+        text = body[1]
+    text = _outside(_TEX_MATH, text, lambda prose: _apply(_TEX_RULES, prose))
+    title_text = _first_line(" ".join(_apply(_TEX_RULES, title[1]).split())) if title else ""
+    return title_text, _tidy(text)
+
+
+# ---------------------------------------------------------------- shared
+
+
+_TEXT_READERS: dict[str, Callable[[str], tuple[str, str]]] = {
+    ".md": _read_markdown,
+    ".mdx": _read_markdown,
+    ".txt": _read_txt,
+    ".tex": _read_latex,
+}
+
+
+def _apply(rules: _Rules, text: str) -> str:
+    for pattern, replacement in rules:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _outside(
+    pattern: re.Pattern[str], text: str, clean: Callable[[str], str], keep: Callable[[str], str] = str
+) -> str:
+    """Run `clean` with every `pattern` match (math, code) set aside, then put them back untouched."""
+    kept: list[str] = []
+
+    def stash(match: re.Match[str]) -> str:
+        kept.append(keep(match[0]))
+        return f"\ue000{len(kept) - 1}\ue001"
+
+    cleaned = clean(pattern.sub(stash, text))
+    return re.sub("\ue000(\\d+)\ue001", lambda m: kept[int(m[1])], cleaned)
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces off, repeated lines (light/dark image pairs) once, at most one blank line."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        line = line.rstrip()
+        if not (line and lines and line == lines[-1]):
+            lines.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _prettify_stem(stem: str) -> str:
+    words = re.sub(r"[_\-.]+", " ", stem).strip()
+    return words[:1].upper() + words[1:] if words else stem

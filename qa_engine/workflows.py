@@ -1,0 +1,161 @@
+"""Our steps inside graphrag's pipeline, plugged in through graphrag's own extension points.
+
+- `sentence_transformer` embeddings (graphrag_llm.embedding.register_embedding)
+- `faiss` vector store (graphrag_vectors.register_vector_store)
+- `transformers` completion for local chat models (graphrag_llm.completion.register_completion)
+- workflows `extract_graph_offline`, `create_community_reports_offline`, `embed_text_tokens`
+  and the pipelines `qa-fast` / `qa-standard` (PipelineFactory)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from graphrag.index.operations.finalize_community_reports import finalize_community_reports
+from graphrag.index.typing.workflow import WorkflowFunctionOutput
+from graphrag.index.workflows.factory import PipelineFactory
+from graphrag_llm.embedding import LLMEmbedding, register_embedding
+
+from qa_engine import embeddings, token_store
+from qa_engine.extract import extract_graph
+from qa_engine.reports import build_community_reports
+from qa_engine.vector_store import FaissVectorStore
+
+PIPELINES = {
+    "fast": [
+        "create_base_text_units",
+        "create_final_documents",
+        "extract_graph_offline",
+        "finalize_graph",
+        "create_communities",
+        "create_final_text_units",
+        "create_community_reports_offline",
+        "embed_text_tokens",
+        "generate_text_embeddings",
+    ],
+    "standard": [
+        "create_base_text_units",
+        "create_final_documents",
+        "extract_graph",
+        "finalize_graph",
+        "create_communities",
+        "create_final_text_units",
+        "create_community_reports",
+        "embed_text_tokens",
+        "generate_text_embeddings",
+    ],
+}
+
+
+class SentenceTransformerEmbedding(LLMEmbedding):
+    """graphrag LLMEmbedding backed by an in-process sentence-transformers model.
+
+    graphrag caches whole requests; we cache each text by content hash instead, so adding
+    one document re-embeds only its own text, not every batch after it.
+    """
+
+    def __init__(self, *, model_config, tokenizer, metrics_store, cache=None, **kwargs: Any):
+        self._name = model_config.model
+        self._tokenizer = tokenizer
+        self._metrics_store = metrics_store
+        self._cache = cache
+        self._model = embeddings.load_sentence_transformer(self._name)
+
+    def embedding(self, /, **kwargs):
+        return _response(embeddings.encode(self._model, list(kwargs["input"])))
+
+    async def embedding_async(self, /, **kwargs):
+        texts = list(kwargs["input"])
+        if self._cache is None:
+            return _response(embeddings.encode(self._model, texts))
+        keys = [embeddings.text_key(self._name, t) for t in texts]
+        found = {k: v for k in keys if (v := await self._cache.get(k)) is not None}
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            fresh = embeddings.encode(self._model, [texts[i] for i in missing])
+            for i, vector in zip(missing, fresh, strict=True):
+                found[keys[i]] = vector.tolist()
+                await self._cache.set(keys[i], found[keys[i]])
+        return _response(np.asarray([found[k] for k in keys], dtype=np.float32))
+
+    @property
+    def metrics_store(self):
+        return self._metrics_store
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+
+def _response(vectors: np.ndarray):
+    from graphrag_llm.types import LLMEmbeddingResponse, LLMEmbeddingUsage
+    from graphrag_llm.types import LLMEmbedding as EmbeddingItem
+
+    data = [EmbeddingItem(object="embedding", embedding=v.tolist(), index=i) for i, v in enumerate(vectors)]
+    usage = LLMEmbeddingUsage(prompt_tokens=0, total_tokens=0)
+    return LLMEmbeddingResponse(object="list", data=data, model="sentence-transformers", usage=usage)
+
+
+async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
+    """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
+    text_units = await context.output_table_provider.read_dataframe("text_units")
+    entities, relationships = extract_graph(text_units)
+    if entities.empty:
+        raise ValueError("no entities found in the corpus: is it about attention and Transformers?")
+    await context.output_table_provider.write_dataframe("entities", entities)
+    await context.output_table_provider.write_dataframe("relationships", relationships)
+    return WorkflowFunctionOutput(result={"entities": len(entities), "relationships": len(relationships)})
+
+
+async def run_create_community_reports_offline(config, context) -> WorkflowFunctionOutput:
+    """A report per community, written extractively from its entities and relationships."""
+    tables = context.output_table_provider
+    communities = await tables.read_dataframe("communities")
+    reports = build_community_reports(
+        communities, await tables.read_dataframe("entities"), await tables.read_dataframe("relationships")
+    )
+    output = finalize_community_reports(reports, communities)
+    await tables.write_dataframe("community_reports", output)
+    return WorkflowFunctionOutput(result=len(output))
+
+
+async def run_embed_text_tokens(config, context) -> WorkflowFunctionOutput:
+    """Token vectors of every text unit for the reranker, from the same forward pass that
+    gives graphrag its text-unit embeddings (seeded into the cache, so not computed twice)."""
+    text_units = await context.output_table_provider.read_dataframe("text_units")
+    model_name = config.get_embedding_model_config(config.embed_text.embedding_model_id).model
+    cache = context.cache.child(config.embed_text.model_instance_name)
+    previous = (context.state.get("additional_context") or {}).get("previous_index")
+    pooled = token_store.build(
+        texts=text_units["text"].tolist(),
+        ids=text_units["id"].tolist(),
+        model_name=model_name,
+        folder=Path(config.vector_store.db_uri),
+        previous=Path(previous) if previous else None,
+        progress=context.callbacks.progress,
+    )
+    for text, vector in zip(text_units["text"], pooled, strict=True):
+        await cache.set(embeddings.text_key(model_name, text), vector.tolist())
+    return WorkflowFunctionOutput(result=len(text_units))
+
+
+def register_all() -> None:
+    """Idempotent: safe to call from every entry point."""
+    from graphrag_vectors import register_vector_store
+
+    from qa_engine.llm import register_completions
+
+    register_embedding("sentence_transformer", SentenceTransformerEmbedding, scope="singleton")
+    register_vector_store("faiss", FaissVectorStore)
+    register_completions()
+    PipelineFactory.register_all(
+        {
+            "extract_graph_offline": run_extract_graph_offline,
+            "create_community_reports_offline": run_create_community_reports_offline,
+            "embed_text_tokens": run_embed_text_tokens,
+        }
+    )
+    for method, names in PIPELINES.items():
+        PipelineFactory.register_pipeline(f"qa-{method}", names)

@@ -1,0 +1,6 @@
+"""Shared test setup: import qa_engine from this checkout, installed or not."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
