@@ -1,9 +1,9 @@
-"""Token vectors of every text unit, for late-interaction (cross-attention) scoring.
+"""Token vectors of every retrievable text, for late-interaction (cross-attention) scoring.
 
-Two files beside graphrag's tables: `text_unit_tokens.faiss` (all token vectors, fp16)
-and `text_unit_tokens.parquet` (per text unit: its slice of the FAISS rows, the
-character span of each token, and the pooled vector). A rebuild reuses the rows of the
-previous index for text it has already seen.
+For each kind (text units, entities, relationships, community reports) two files beside
+graphrag's tables: `<kind>_tokens.faiss` (all token vectors, fp16) and
+`<kind>_tokens.parquet` (per row: its slice of the FAISS rows, each token's character
+span, the pooled vector). A rebuild reuses the previous index's rows for unchanged text.
 """
 
 from __future__ import annotations
@@ -20,39 +20,90 @@ import pandas as pd
 from qa_engine import embeddings
 from qa_engine.vector_store import read_faiss
 
-NAME = "text_unit_tokens"
+KINDS = ("text_units", "entities", "relationships", "community_reports")
 
 
 @dataclass(frozen=True)
 class TokenStore:
-    """Row-aligned with text_units: `tokens[starts[i]:starts[i]+counts[i]]` belong to unit i."""
+    """Row-aligned with its table: `tokens[starts[i]:starts[i]+counts[i]]` belong to row i."""
 
     ids: list[str]
+    pooled: np.ndarray  # (rows, d) float32, unit rows
     tokens: np.ndarray  # (n_tokens, d) float16, unit rows
     starts: np.ndarray
     counts: np.ndarray
-    span_starts: list[np.ndarray]
-    span_ends: list[np.ndarray]
-
-    @classmethod
-    def load(cls, folder: Path) -> TokenStore:
-        index = read_faiss(folder / f"{NAME}.faiss")
-        rows = pd.read_parquet(folder / f"{NAME}.parquet", columns=["id", "start", "count", "span_start", "span_end"])
-        tokens = index.reconstruct_n(0, index.ntotal).astype(np.float16) if index.ntotal else np.zeros((0, index.d), np.float16)
-        return cls(
-            ids=rows["id"].tolist(),
-            tokens=tokens,
-            starts=rows["start"].to_numpy(),
-            counts=rows["count"].to_numpy(),
-            span_starts=[np.asarray(s, dtype=np.int32) for s in rows["span_start"]],
-            span_ends=[np.asarray(s, dtype=np.int32) for s in rows["span_end"]],
-        )
+    spans: list[np.ndarray]  # per row: (count, 2) character offsets of its tokens
 
     def unit(self, i: int) -> np.ndarray:
         return self.tokens[self.starts[i] : self.starts[i] + self.counts[i]]
 
+    def encoding(self, i: int) -> embeddings.TokenEncoding:
+        return embeddings.TokenEncoding(self.pooled[i], self.unit(i).astype(np.float32), self.spans[i])
+
+    @classmethod
+    def from_encodings(cls, ids: list[str], encodings: list[embeddings.TokenEncoding], dim: int = 384) -> TokenStore:
+        counts = np.asarray([len(e.tokens) for e in encodings], dtype=np.int64)
+        dim = encodings[0].vector.shape[0] if encodings else dim
+        return cls(
+            ids=list(ids),
+            pooled=np.asarray([e.vector for e in encodings], dtype=np.float32).reshape(-1, dim),
+            tokens=np.concatenate([e.tokens for e in encodings]).astype(np.float16) if counts.sum() else np.zeros((0, dim), np.float16),
+            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else counts,
+            counts=counts,
+            spans=[np.asarray(e.spans, dtype=np.int32).reshape(-1, 2) for e in encodings],
+        )
+
+    def save(self, folder: Path, kind: str, text_hashes: list[str]) -> None:
+        index = faiss.IndexScalarQuantizer(self.pooled.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        if len(self.tokens):
+            index.add(self.tokens.astype(np.float32))
+        folder.mkdir(parents=True, exist_ok=True)
+        faiss.write_index(index, str(folder / f"{kind}_tokens.faiss"))
+        pd.DataFrame(
+            {
+                "id": self.ids,
+                "text_sha256": text_hashes,
+                "start": self.starts,
+                "count": self.counts,
+                "span_start": [s[:, 0].tolist() for s in self.spans],
+                "span_end": [s[:, 1].tolist() for s in self.spans],
+                "vector": [v.tolist() for v in self.pooled],
+            }
+        ).to_parquet(folder / f"{kind}_tokens.parquet", index=False)
+
+    @classmethod
+    def load(cls, folder: Path, kind: str) -> TokenStore:
+        index = read_faiss(folder / f"{kind}_tokens.faiss")
+        rows = pd.read_parquet(folder / f"{kind}_tokens.parquet")
+        tokens = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+        return cls(
+            ids=rows["id"].tolist(),
+            pooled=np.asarray(rows["vector"].tolist(), dtype=np.float32).reshape(-1, index.d),
+            tokens=tokens.astype(np.float16),
+            starts=rows["start"].to_numpy(),
+            counts=rows["count"].to_numpy(),
+            spans=[np.stack([np.asarray(a, np.int32), np.asarray(b, np.int32)], axis=1) for a, b in zip(rows["span_start"], rows["span_end"], strict=True)],
+        )
+
+
+def record_texts(kind: str, table: pd.DataFrame) -> list[str]:
+    """The exact text embedded for each row; for entities graphrag's own "title:description",
+    so the pooled vectors we seed into the cache are the ones graphrag asks for."""
+    if kind == "entities":
+        return (table["title"].fillna("") + ":" + table["description"].fillna("")).tolist()
+    if kind == "relationships":
+        return (table["source"] + " -> " + table["target"] + ": " + table["description"].fillna("")).tolist()
+    if kind == "community_reports":
+        return table["full_content"].fillna("").tolist()
+    return table["text"].fillna("").tolist()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 def build(
+    kind: str,
     texts: list[str],
     ids: list[str],
     model_name: str,
@@ -60,56 +111,30 @@ def build(
     previous: Path | None = None,
     progress: Callable | None = None,
     batch_size: int = 16,
-) -> np.ndarray:
-    """Encode every text unit once (reusing `previous` where the text is unchanged), write
-    the store, and return the pooled vectors so graphrag need not compute them again."""
+) -> TokenStore:
+    """Encode every text once (reusing `previous` where the text is unchanged) and save."""
     from graphrag.logger.progress import progress_ticker
 
-    known = _previous_encodings(previous) if previous else {}
-    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    known = _previous_encodings(previous, kind) if previous else {}
+    hashes = [text_hash(t) for t in texts]
     todo = [i for i, h in enumerate(hashes) if h not in known]
-    model = embeddings.load_sentence_transformer(model_name) if todo else None
-    tick = progress_ticker(progress, len(todo), description="token embeddings: ")
-    fresh: dict[str, embeddings.TokenEncoding] = {}
+    tick = progress_ticker(progress, len(todo), description=f"{kind} token embeddings: ")
     for b in range(0, len(todo), batch_size):
         batch = todo[b : b + batch_size]
+        model = embeddings.load_sentence_transformer(model_name)
         for i, enc in zip(batch, embeddings.encode_tokens(model, [texts[i] for i in batch]), strict=True):
-            fresh[hashes[i]] = enc
+            known[hashes[i]] = enc
         tick(len(batch))
-    encodings = [fresh.get(h) or known[h] for h in hashes]
-
-    index = faiss.IndexScalarQuantizer(len(encodings[0].vector), faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-    counts = np.asarray([len(e.tokens) for e in encodings])
-    if counts.sum():
-        index.add(np.concatenate([e.tokens for e in encodings]).astype(np.float32))
-    folder.mkdir(parents=True, exist_ok=True)
-    faiss.write_index(index, str(folder / f"{NAME}.faiss"))
-    pd.DataFrame(
-        {
-            "id": ids,
-            "text_sha256": hashes,
-            "start": np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
-            "count": counts,
-            "span_start": [e.spans[:, 0].tolist() for e in encodings],
-            "span_end": [e.spans[:, 1].tolist() for e in encodings],
-            "vector": [e.vector.tolist() for e in encodings],
-        }
-    ).to_parquet(folder / f"{NAME}.parquet", index=False)
-    return np.asarray([e.vector for e in encodings], dtype=np.float32)
+    store = TokenStore.from_encodings(ids, [known[h] for h in hashes])
+    store.save(folder, kind, hashes)
+    return store
 
 
-def _previous_encodings(folder: Path) -> dict[str, embeddings.TokenEncoding]:
+def _previous_encodings(folder: Path, kind: str) -> dict[str, embeddings.TokenEncoding]:
     """Encodings of the last index by text hash; an unreadable previous index is just no cache."""
     try:
-        store = TokenStore.load(folder)
-        rows = pd.read_parquet(folder / f"{NAME}.parquet", columns=["text_sha256", "vector"])
+        store = TokenStore.load(folder, kind)
+        hashes = pd.read_parquet(folder / f"{kind}_tokens.parquet", columns=["text_sha256"])["text_sha256"]
     except Exception:  # noqa: BLE001 - a cache miss, never an error
         return {}
-    return {
-        sha: embeddings.TokenEncoding(
-            vector=np.asarray(vector, dtype=np.float32),
-            tokens=store.unit(i).astype(np.float32),
-            spans=np.stack([store.span_starts[i], store.span_ends[i]], axis=1),
-        )
-        for i, (sha, vector) in enumerate(zip(rows["text_sha256"], rows["vector"], strict=True))
-    }
+    return {sha: store.encoding(i) for i, sha in enumerate(hashes)}

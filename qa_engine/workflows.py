@@ -122,23 +122,27 @@ async def run_create_community_reports_offline(config, context) -> WorkflowFunct
 
 
 async def run_embed_text_tokens(config, context) -> WorkflowFunctionOutput:
-    """Token vectors of every text unit for the reranker, from the same forward pass that
-    gives graphrag its text-unit embeddings (seeded into the cache, so not computed twice)."""
-    text_units = await context.output_table_provider.read_dataframe("text_units")
+    """Token vectors of every retrievable text for the reranker and the extractive answerer,
+    from the same forward pass whose pooled vectors graphrag then takes from the cache."""
+    tables = context.output_table_provider
     model_name = config.get_embedding_model_config(config.embed_text.embedding_model_id).model
     cache = context.cache.child(config.embed_text.model_instance_name)
     previous = (context.state.get("additional_context") or {}).get("previous_index")
-    pooled = token_store.build(
-        texts=text_units["text"].tolist(),
-        ids=text_units["id"].tolist(),
-        model_name=model_name,
-        folder=Path(config.vector_store.db_uri),
-        previous=Path(previous) if previous else None,
-        progress=context.callbacks.progress,
-    )
-    for text, vector in zip(text_units["text"], pooled, strict=True):
-        await cache.set(embeddings.text_key(model_name, text), vector.tolist())
-    return WorkflowFunctionOutput(result=len(text_units))
+    for kind in token_store.KINDS:
+        table = await tables.read_dataframe(kind)
+        texts = token_store.record_texts(kind, table)
+        store = token_store.build(
+            kind,
+            texts=texts,
+            ids=table["id"].tolist(),
+            model_name=model_name,
+            folder=Path(config.vector_store.db_uri),
+            previous=Path(previous) if previous else None,
+            progress=context.callbacks.progress,
+        )
+        for text, vector in zip(texts, store.pooled, strict=True):
+            await cache.set(embeddings.text_key(model_name, text), vector.tolist())
+    return WorkflowFunctionOutput(result=None)
 
 
 def register_all() -> None:

@@ -1,0 +1,121 @@
+"""`QAEngine`: the facade that wires index, search, reranker and answerer together.
+
+Models and the index load once; `ask` only reads shared state (the embedding model is
+behind a lock), so one engine serves many threads.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa_engine import embeddings
+from qa_engine.answer import Draft, extractive_answer, llm_answer
+from qa_engine.citations import verify
+from qa_engine.config import Settings, load_settings
+from qa_engine.context import allowed_citations, pack
+from qa_engine.errors import IndexNotFoundError, QuestionError
+from qa_engine.index_store import REBUILD, IndexData, load_index
+from qa_engine.rerank import make_reranker
+from qa_engine.results import Answer
+from qa_engine.search import Graph, Query, local_search, query_weights
+
+MAX_QUESTION_CHARS = 2000
+
+
+class QAEngine:
+    def __init__(self, settings: Settings, index: IndexData):
+        self.settings = settings
+        self.index = index
+        self.graph = Graph(index)
+        model_name = settings.graphrag.get_embedding_model_config(settings.graphrag.embed_text.embedding_model_id).model
+        self.model = embeddings.load_sentence_transformer(model_name)
+        self.reranker = make_reranker(settings.qa.reranker)
+        self.llm = _chat_model(settings) if settings.qa.answerer != "extractive" else None
+
+    @classmethod
+    def from_settings(cls, path: str | Path | None = None, index_dir: str | Path | None = None) -> QAEngine:
+        settings = load_settings(path)
+        if index_dir:
+            settings = settings.with_paths(index=Path(index_dir))
+        return cls(settings, _load(settings))
+
+    @classmethod
+    def load(cls, index_dir: str | Path, settings: Settings | None = None) -> QAEngine:
+        settings = (settings or load_settings()).with_paths(index=Path(index_dir))
+        return cls(settings, _load(settings))
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.llm is not None else "extractive"
+
+    def encode_question(self, question: str) -> Query:
+        encoding = embeddings.encode_tokens(self.model, [question])[0]
+        return Query(question, encoding, query_weights(question, encoding.spans))
+
+    def ask(self, question: str) -> Answer:
+        started = time.perf_counter()
+        question, warnings = _validated(question)
+        query = self.encode_question(question)
+        qa = self.settings.qa
+        candidates = local_search(self.index, self.graph, query, qa.top_k_entities, qa.top_k_text_units)
+        retrieved = time.perf_counter()
+        scores = self.reranker.scores(self.index, query, candidates) if candidates else np.zeros(0)
+        packed = pack(self.index, candidates, scores, qa.max_context_tokens)
+        reranked = time.perf_counter()
+        evidence = [p.evidence for p in packed]
+        draft, mode = self._draft(query, packed, warnings)
+        text, citations, citation_warnings = verify(draft.text, allowed_citations(evidence))
+        done = time.perf_counter()
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            evidence=evidence,
+            abstained=draft.abstained,
+            mode=mode,
+            warnings=warnings + citation_warnings,
+            timings_ms={
+                "retrieve": _ms(started, retrieved),
+                "rerank": _ms(retrieved, reranked),
+                "answer": _ms(reranked, done),
+                "total": _ms(started, done),
+            },
+        )
+
+    def _draft(self, query: Query, packed, warnings: list[str]) -> tuple[Draft, str]:
+        """The LLM when configured; on any failure of the endpoint, the extractive answer."""
+        if self.llm is not None:
+            try:
+                return llm_answer(self.llm, query.text, [p.evidence for p in packed]), "llm"
+            except Exception as err:  # noqa: BLE001 - endpoint down, slow or garbled: fall back, say so
+                warnings.append(f"LLM answerer failed ({err.__class__.__name__}: {str(err)[:160]}); extractive answer instead")
+        return extractive_answer(self.index, self.graph, query, packed), "extractive"
+
+
+def _load(settings: Settings) -> IndexData:
+    model = settings.graphrag.get_embedding_model_config(settings.graphrag.embed_text.embedding_model_id).model
+    if not settings.qa.index.exists():
+        raise IndexNotFoundError(f"no index at {settings.qa.index}: {REBUILD}")
+    return load_index(settings.qa.index, model)
+
+
+def _chat_model(settings: Settings):
+    from qa_engine.llm import chat_model
+
+    return chat_model(settings.graphrag, settings.qa.llm_timeout_s)
+
+
+def _validated(question: str) -> tuple[str, list[str]]:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty: ask something about attention or Transformers")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        return question[:MAX_QUESTION_CHARS], [f"question truncated to {MAX_QUESTION_CHARS} characters"]
+    return question, []
+
+
+def _ms(a: float, b: float) -> float:
+    return round((b - a) * 1000, 2)

@@ -1,0 +1,94 @@
+"""Rerankers: order search candidates by how well each answers the question.
+
+The embedded default is a late-interaction cross-attention: every content token of the
+question attends (softmax over scaled dot products) over the record's token vectors,
+stored at index time, and the attended similarities are averaged. It reads the
+question and each passage jointly at the token level, like a cross-encoder's attention
+layer, at the cost of a few small matrix products: no pretrained cross-encoder exists
+offline here. Any sentence-transformers CrossEncoder (a name in the local cache or a
+path) can replace it via `qa.reranker`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from qa_engine.errors import SettingsError
+from qa_engine.index_store import IndexData
+from qa_engine.search import Candidate, Query
+
+TEMPERATURE = 0.05  # softmax temperature over cosine similarities: sharp, close to MaxSim
+
+
+def cross_attention(query: Query, tokens: np.ndarray) -> float:
+    """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
+    if len(tokens) == 0:
+        return 0.0
+    sims = query.encoding.tokens @ tokens.T.astype(np.float32)  # (question tokens, record tokens)
+    logits = sims / TEMPERATURE
+    attention = np.exp(logits - logits.max(axis=1, keepdims=True))
+    attention /= attention.sum(axis=1, keepdims=True)
+    attended = (attention * sims).sum(axis=1)
+    return float(attended @ query.weights / query.weights.sum())
+
+
+class Reranker(Protocol):
+    name: str
+
+    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class NoReranker:
+    """Keep retrieval's own order signal: the cosine of pooled vectors."""
+
+    name: str = "none"
+
+    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
+        return np.asarray([c.similarity for c in candidates], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class LateInteractionReranker:
+    name: str = "late-interaction"
+    mix: float = 0.5  # share of the cross-attention score; the rest is the pooled cosine
+
+    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
+        return np.asarray(
+            [
+                self.mix * cross_attention(query, index.tokens[c.kind].unit(c.row)) + (1 - self.mix) * c.similarity
+                for c in candidates
+            ],
+            dtype=np.float32,
+        )
+
+
+class CrossEncoderReranker:
+    """Any sentence-transformers CrossEncoder, loaded from local files only."""
+
+    def __init__(self, name_or_path: str):
+        from sentence_transformers import CrossEncoder
+
+        self.name = name_or_path
+        try:
+            self.model = CrossEncoder(name_or_path, local_files_only=True)
+        except Exception as err:  # noqa: BLE001 - any load failure means the setting is wrong
+            raise SettingsError(
+                f"qa.reranker: cross-encoder {name_or_path!r} could not be loaded offline "
+                f"({err.__class__.__name__}); use late-interaction, none, or a local model folder"
+            ) from None
+
+    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
+        pairs = [(query.text, index.record_text(c.kind, c.row)) for c in candidates]
+        return np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float32).reshape(-1)
+
+
+def make_reranker(spec: str) -> Reranker:
+    if spec in ("", "none"):
+        return NoReranker()
+    if spec == "late-interaction":
+        return LateInteractionReranker()
+    return CrossEncoderReranker(spec)

@@ -1,0 +1,63 @@
+"""Typed results that cross module borders: what `QAEngine.ask` returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+KINDS = ("entities", "relationships", "reports", "sources")
+
+
+@dataclass(frozen=True)
+class Citations:
+    """Cited ids per kind: human_readable_id as graphrag, reports by community number."""
+
+    entities: tuple[int, ...] = ()
+    relationships: tuple[int, ...] = ()
+    reports: tuple[int, ...] = ()
+    sources: tuple[int, ...] = ()
+
+    def merge(self, other: Citations) -> Citations:
+        return Citations(*(tuple(dict.fromkeys(getattr(self, k) + getattr(other, k))) for k in KINDS))
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, k) for k in KINDS)
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {k: list(getattr(self, k)) for k in KINDS}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One record given to the answerer; `kind` is one of KINDS, `id` what citations use."""
+
+    kind: str
+    id: int
+    title: str
+    text: str
+    document: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    citations: Citations
+    evidence: list[Evidence]
+    abstained: bool
+    mode: str  # "llm" or "extractive"
+    warnings: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The `qa-engine ask --json` object."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": self.citations.to_dict(),
+            "evidence": [asdict(e) for e in self.evidence],
+            "warnings": list(self.warnings),
+            "timings_ms": dict(self.timings_ms),
+        }
