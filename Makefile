@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install index run test bench clean
+.PHONY: install browser index run test bench clean
 
 install: $(VENV)/.installed
 
@@ -21,7 +21,11 @@ index: install
 run: install
 	$(VENV)/bin/qa-engine app
 
-test: install
+# Headless Chromium from the distribution for tests/test_browser.py (Playwright drives it; never `playwright install`).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install browser
 	$(PY) -m pytest -q
 
 bench: install

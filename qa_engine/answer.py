@@ -17,12 +17,14 @@ from qa_engine.index_store import IndexData
 from qa_engine.rerank import cross_attention
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph, Query
+from qa_engine.sentences import is_claim, normalize, sentence_spans
 
 # Calibrated on bench/dev_questions.jsonl (bench/calibrate.py): the best sentence of every
 # answerable question scores above it, that of every off-corpus question below.
 ABSTAIN_BELOW = 0.50
-MAX_SENTENCES = 4
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z$\\])")
+MAX_SENTENCES = 5
+RECORD_SHARE = 0.5  # a sentence's score: its own cross-attention, plus this share of its record's
+KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 _WORD = re.compile(r"[a-z0-9]+")
 
 SYSTEM_PROMPT = """You answer questions about attention mechanisms and Transformers using only the data tables
@@ -46,6 +48,7 @@ class _Sentence:
     text: str
     score: float
     packed: Packed
+    following: str  # the next sentence of the same passage: where the explanation usually is
 
 
 def abstention(question: str) -> str:
@@ -54,66 +57,52 @@ def abstention(question: str) -> str:
 
 
 def extractive_answer(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> Draft:
-    sentences = _scored_sentences(index, query, packed)
+    sentences = _scored_sentences(index, graph, query, packed)
     if not sentences or sentences[0].score < ABSTAIN_BELOW:
         return Draft(abstention(query.text), abstained=True)
     chosen: list[_Sentence] = []
     for sentence in sentences:
-        if len(chosen) == MAX_SENTENCES or sentence.score < 0.8 * sentences[0].score:
+        if len(chosen) == MAX_SENTENCES or sentence.score < KEEP_WITHIN * sentences[0].score:
             break
-        if not any(_overlap(sentence.text, c.text) > 0.5 for c in chosen):
+        text = _join(sentence.text, sentence.following)
+        if not any(_overlap(text, _join(c.text, c.following)) > 0.5 for c in chosen):
             chosen.append(sentence)
     evidence = [p.evidence for p in packed]
-    lines = [f"- {s.text} {format_citation(_cite(s, evidence, graph, index))}" for s in chosen]
+    lines = [f"- {_join(s.text, s.following)} {format_citation(_cite(s, evidence, graph, index))}" for s in chosen]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
     footer = f"\n\nRelated topics in the corpus: {'; '.join(related)}." if related else ""
     return Draft("**From the indexed corpus:**\n\n" + "\n".join(lines) + footer, abstained=False)
 
 
-def best_sentence_score(index: IndexData, query: Query, packed: list[Packed]) -> float:
-    sentences = _scored_sentences(index, query, packed)
+def best_sentence_score(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> float:
+    sentences = _scored_sentences(index, graph, query, packed)
     return sentences[0].score if sentences else 0.0
 
 
-def _scored_sentences(index: IndexData, query: Query, packed: list[Packed]) -> list[_Sentence]:
-    """Sentences of source text, entity and relationship descriptions, best first."""
+def _scored_sentences(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> list[_Sentence]:
+    """Sentences of source text and entity descriptions, best first."""
     found = []
     for p in packed:
         kind, row = p.candidate.kind, p.candidate.row
-        if kind == "community_reports":
+        if kind not in ("text_units", "entities"):
             continue
         text = index.record_text(kind, row)
         store = index.tokens[kind]
         spans, tokens = store.spans[row], store.unit(row)
-        start_at = text.find(":") + 1 if kind == "entities" else text.find(": ") + 2 if kind == "relationships" else 0
-        for start, end in _sentence_spans(text, start_at):
+        start_at = text.find(":") + 1 if kind == "entities" else 0
+        for start, end in sentence_spans(text, start_at):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
-            if inside.sum() < 5:
+            sentence = normalize(text[start:end])
+            if inside.sum() < 5 or not is_claim(sentence):
                 continue
-            score = 0.8 * cross_attention(query, tokens[inside]) + 0.2 * p.score
-            found.append(_Sentence(" ".join(text[start:end].split()), score, p))
+            score = (1 - RECORD_SHARE) * cross_attention(query, tokens[inside]) + RECORD_SHARE * p.score
+            following = graph.next_sentence.get(sentence, "")
+            found.append(_Sentence(sentence, score, p, following))
     return sorted(found, key=lambda s: -s.score)
 
 
-def _sentence_spans(text: str, start_at: int) -> list[tuple[int, int]]:
-    """Sentences as character spans; blank lines and headings (short unpunctuated lines) end one."""
-    spans = []
-    for block in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text[start_at:]):
-        offset = start_at + block.start()
-        body = block.group(0)
-        first, _, rest = body.partition("\n")
-        if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")):
-            offset += len(first) + 1
-            body = rest  # a heading line: context for chunks, not a sentence
-        cut = 0
-        for match in [*_SENTENCE_END.finditer(body), None]:
-            end = match.start() if match else len(body)
-            piece = body[cut:end]
-            if 6 <= len(piece.split()) <= 90:
-                lead = len(piece) - len(piece.lstrip())
-                spans.append((offset + cut + lead, offset + end))
-            cut = match.end() if match else cut
-    return spans
+def _join(sentence: str, following: str) -> str:
+    return f"{sentence} {following}" if following and is_claim(following) else sentence
 
 
 def _overlap(a: str, b: str) -> float:

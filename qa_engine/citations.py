@@ -14,8 +14,10 @@ from qa_engine.results import KINDS, Citations
 MAX_IDS = 5  # graphrag's rule: at most 5 ids per kind, then "+more"
 _LABELS = {"entities": "Entities", "relationships": "Relationships", "reports": "Reports", "sources": "Sources"}
 _KIND_OF = {label.lower(): kind for kind, label in _LABELS.items()}
-_BLOCK = re.compile(r"\[Data:\s*([^\]]*)\]", re.IGNORECASE)
-_PART = re.compile(r"([A-Za-z]+)\s*\(([^)]*)\)")
+# A block ends at "]"; one left open (a reply cut at max tokens) ends at a blank line or the end.
+# Group 1 is the blank before the block, dropped with it when nothing in it survives.
+_BLOCK = re.compile(r"([ \t]*)\[Data:\s*([^\]]*?)(?:\]|(?=\n[ \t]*\n)|\Z)", re.IGNORECASE)
+_PART = re.compile(r"([A-Za-z]+)\s*\(([^)]*)\)?")  # ")" optional: a cut-off block still parses
 
 
 def format_citation(citations: Citations) -> str:
@@ -55,7 +57,7 @@ def verify(text: str, allowed: Citations) -> tuple[str, Citations, list[str]]:
 
     def clean(match: re.Match) -> str:
         nonlocal cited
-        found, unreadable = parse_block(match.group(1))
+        found, unreadable = parse_block(match.group(2))
         kept = {}
         for kind in KINDS:
             ok = set(getattr(allowed, kind))
@@ -65,8 +67,7 @@ def verify(text: str, allowed: Citations) -> tuple[str, Citations, list[str]]:
         warnings.extend(f"removed citation {u}: not a known kind" for u in unreadable)
         block = Citations(**kept)
         cited = cited.merge(block)
-        return format_citation(block)
+        kept_block = format_citation(block)
+        return match.group(1) + kept_block if kept_block else ""
 
-    cleaned = _BLOCK.sub(clean, text)
-    cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", cleaned))
-    return cleaned.strip(), cited, warnings
+    return _BLOCK.sub(clean, text).strip(), cited, warnings

@@ -51,6 +51,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=["fast", "standard"], help="fast: offline (default); standard: graphrag's LLM extraction")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_index)
+
+    p = sub.add_parser("ask", help="answer one question from the index, with citations")
+    p.add_argument("question", nargs="+", help="the question (quotes optional)")
+    p.add_argument("--index", type=Path, help="index folder to read (default: qa.index)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: answer, citations, evidence, warnings, timings")
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser(
+        "batch",
+        help="answer a file of questions (.txt .jsonl .csv .md) into markdown or jsonl",
+        description="Answer every question of FILE in order: .txt (a question a line, # comments), .jsonl "
+        "(`question` field), .csv (`question` column), .md (`Q1: ...` lines). Other fields and columns are kept "
+        "in jsonl output. A line that cannot be asked gets an error entry; exit status 1 when any did.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="questions file: .txt .jsonl .csv or .md")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="answers file: .md or .jsonl (default: markdown on stdout)")
+    p.add_argument("--index", type=Path, help="index folder to read (default: qa.index)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_batch)
+
+    p = sub.add_parser("app", help="open the chat UI (Streamlit) in the browser")
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--index", type=Path, help="index folder to serve (default: qa.index); passed as $QA_ENGINE_INDEX")
+    p.set_defaults(run=_app)
     return parser
 
 
@@ -74,6 +99,66 @@ def _index(args) -> int:
         + (f" ({len(result.issues)} file(s) with warnings above)" if result.issues else "")
     )
     return 0
+
+
+def _engine(args):
+    from qa_engine.engine import QAEngine
+
+    return QAEngine.from_settings(args.settings, index_dir=args.index)
+
+
+def _ask(args) -> int:
+    from qa_engine.errors import QuestionError
+
+    question = " ".join(args.question)
+    if not question.strip():  # before loading any model: fail fast
+        raise QuestionError("the question is empty: ask something about attention or Transformers")
+    answer = _engine(args).ask(question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for warning in answer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(answer.text)
+    return 0
+
+
+def _batch(args) -> int:
+    from qa_engine.batch import BatchError, output_format, read_questions, run_batch
+
+    output_format(args.output)  # a wrong OUT fails before any work
+    if args.output is not None and args.output.resolve() == args.file.resolve():
+        raise BatchError(f"{args.output} is the questions file: write the answers to another file")
+    items = read_questions(args.file)
+    summary = run_batch(_engine(args), items, args.output, progress=not args.quiet)
+    where = f" to {summary.output}" if summary.output else ""
+    print(f"{summary.answered} answered, {summary.errors} with errors{where}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def _app(args) -> int:
+    """`streamlit run app/streamlit_app.py`; the app finds settings.yaml itself, whatever the cwd."""
+    import os
+    import subprocess
+
+    from qa_engine.config import PROJECT_ROOT
+
+    script = PROJECT_ROOT / "app" / "streamlit_app.py"
+    if not script.is_file():
+        raise QAEngineError(f"the chat UI {script} is missing: run qa-engine from a checkout of the project (pip install -e .)")
+    if not 0 < args.port < 65536:
+        raise QAEngineError(f"--port {args.port} is not a port number (1-65535)")
+    env = dict(os.environ)
+    if args.index:
+        env["QA_ENGINE_INDEX"] = os.path.abspath(args.index)  # not resolve(): keep the symlink the indexer swaps
+    if args.settings:
+        env["QA_ENGINE_SETTINGS"] = str(args.settings.resolve())
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+    return subprocess.call(command, env=env)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ class QASettings:
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: float = 30.0
     top_k_entities: int = 10
-    top_k_text_units: int = 8
+    top_k_text_units: int = 16
     max_context_tokens: int = 3000
 
 
@@ -61,8 +61,8 @@ class Settings:
         """The same settings pointed at another corpus or index folder (CLI overrides)."""
         qa = replace(
             self.qa,
-            corpus=Path(corpus).resolve() if corpus else self.qa.corpus,
-            index=Path(index).resolve() if index else self.qa.index,
+            corpus=_absolute(corpus) if corpus else self.qa.corpus,
+            index=_absolute(index) if index else self.qa.index,
         )
         return replace(self, qa=qa)
 
@@ -103,14 +103,19 @@ def _qa_settings(raw: dict, path: Path) -> QASettings:
         raise SettingsError(f"{path}: unknown setting qa.{unknown[0]} (known: {', '.join(sorted(known))})")
     base = path.parent
     raw = dict(raw)
-    raw["corpus"] = (base / raw.get("corpus", "corpus")).resolve()
-    raw["index"] = (base / raw.get("index", "index/default")).resolve()
+    raw["corpus"] = _absolute(base / raw.get("corpus", "corpus"))
+    raw["index"] = _absolute(base / raw.get("index", "index/default"))
     if raw.get("method", "fast") not in ("fast", "standard"):
         raise SettingsError(f"{path}: qa.method must be 'fast' or 'standard', not {raw['method']!r}")
     try:
         return QASettings(**raw)
     except TypeError as err:
         raise SettingsError(f"{path}: qa section: {err}") from None
+
+
+def _absolute(path: str | Path) -> Path:
+    """Absolute but not resolved: the index path is a symlink swapped by each build."""
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 def _inject_api_keys(values: dict, env_name: str) -> None:

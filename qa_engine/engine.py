@@ -53,7 +53,7 @@ class QAEngine:
 
     def encode_question(self, question: str) -> Query:
         encoding = embeddings.encode_tokens(self.model, [question])[0]
-        return Query(question, encoding, query_weights(question, encoding.spans))
+        return Query(question, encoding, query_weights(question, encoding.spans, self.graph.idf))
 
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
@@ -62,7 +62,7 @@ class QAEngine:
         qa = self.settings.qa
         candidates = local_search(self.index, self.graph, query, qa.top_k_entities, qa.top_k_text_units)
         retrieved = time.perf_counter()
-        scores = self.reranker.scores(self.index, query, candidates) if candidates else np.zeros(0)
+        scores = self.reranker.scores(self.index, self.graph, query, candidates) if candidates else np.zeros(0)
         packed = pack(self.index, candidates, scores, qa.max_context_tokens)
         reranked = time.perf_counter()
         evidence = [p.evidence for p in packed]

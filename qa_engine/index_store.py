@@ -32,7 +32,7 @@ class IndexData:
     folder: Path
     manifest: dict
     tables: dict[str, pd.DataFrame]
-    vectors: dict[str, faiss.Index]  # kind -> FAISS index, row-aligned with tables[kind]
+    vectors: dict[str, faiss.Index]  # kind -> FAISS index, row-aligned with tables[kind] (not relationships)
     tokens: dict[str, TokenStore]  # kind -> token store, row-aligned with tables[kind]
     warnings: list[str]
     document_of: dict[str, tuple[str, str]]  # document id -> (title, corpus path or title)
@@ -65,13 +65,17 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     folder = Path(folder)
     if not folder.is_dir():
         raise IndexNotFoundError(f"no index at {folder}: {REBUILD}")
+    folder = folder.resolve()  # through the index link once: a swap mid-load cannot mix two builds
     tables = {name: _read_table(folder, name) for name in TABLES}
     manifest = _read_manifest(folder)
     warnings: list[str] = []
     vectors, tokens = {}, {}
     for kind in KINDS:
         if (folder / f"{kind}_tokens.faiss").exists():
-            tokens[kind] = TokenStore.load(folder, kind)
+            try:
+                tokens[kind] = TokenStore.load(folder, kind)
+            except _UNREADABLE as err:
+                raise _damaged(folder / f"{kind}_tokens.parquet", err) from None
             if len(tokens[kind].ids) != len(tables[kind]) or tokens[kind].ids != tables[kind]["id"].tolist():
                 raise IndexNotFoundError(f"{folder / f'{kind}_tokens.parquet'} does not match {kind}.parquet: {REBUILD}")
         else:
@@ -90,8 +94,15 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame:
         raise IndexNotFoundError(f"{path} is missing, so {folder} is not a complete index: {REBUILD}")
     try:
         return pd.read_parquet(path)
-    except (pyarrow.ArrowException, OSError, ValueError) as err:
-        raise IndexNotFoundError(f"{path} is damaged ({str(err).splitlines()[0][:120]}): {REBUILD}") from None
+    except _UNREADABLE as err:
+        raise _damaged(path, err) from None
+
+
+_UNREADABLE = (pyarrow.ArrowException, OSError, ValueError)
+
+
+def _damaged(path: Path, err: Exception) -> IndexNotFoundError:
+    return IndexNotFoundError(f"{path} is damaged ({str(err).splitlines()[0][:120]}): {REBUILD}")
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -104,7 +115,7 @@ def _read_manifest(folder: Path) -> dict:
         raise IndexNotFoundError(f"{path} is damaged ({err}): {REBUILD}") from None
 
 
-# graphrag's own vector store names for the kinds it embeds; relationships are ours alone
+# graphrag's own vector store names for the kinds it embeds
 _GRAPHRAG_STORES = {
     "text_units": "text_unit_text",
     "entities": "entity_description",
@@ -114,10 +125,13 @@ _GRAPHRAG_STORES = {
 
 def _vector_index(folder: Path, kind: str, table: pd.DataFrame, tokens: TokenStore) -> faiss.Index:
     """graphrag's FAISS store for the kind, re-ordered to table rows; else the pooled vectors."""
-    store = _GRAPHRAG_STORES.get(kind)
-    if store and (folder / f"{store}.faiss").exists():
+    store = _GRAPHRAG_STORES[kind]
+    if (folder / f"{store}.faiss").exists():
         index = read_faiss(folder / f"{store}.faiss")
-        ids = pd.read_parquet(folder / f"{store}.parquet", columns=["id"])["id"].tolist()
+        try:
+            ids = pd.read_parquet(folder / f"{store}.parquet", columns=["id"])["id"].tolist()
+        except _UNREADABLE as err:
+            raise _damaged(folder / f"{store}.parquet", err) from None
         if ids == table["id"].tolist():
             return to_gpu_if_available(index)
         position = {i: p for p, i in enumerate(ids)}

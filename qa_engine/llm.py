@@ -7,6 +7,7 @@ graphrag's own workflows, which find the same registered models.
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 from typing import Any
@@ -91,14 +92,24 @@ def chat_model(graphrag_config, timeout_s: float):
     from graphrag_llm.completion import create_completion
 
     register_completions()
+    # graphrag_llm logs a failed request with its traceback (logger.exception), which Python
+    # prints to stderr when the application configured no logging; the engine reports the
+    # failure as a warning instead. Configured handlers still receive the record.
+    _quiet_by_default(logging.getLogger("graphrag_llm"))
     config = graphrag_config.get_completion_model_config("default_completion_model").model_copy(deep=True)
     if config.type != "transformers":
         config.retry = None
-        config.call_args = {**config.call_args, "timeout": timeout_s}
+        # max_retries: litellm's OpenAI client otherwise retries twice, tripling the wait
+        config.call_args = {**config.call_args, "timeout": timeout_s, "max_retries": 0}
     try:
         return create_completion(config, tokenizer=_offline_tokenizer())
     except ValueError as err:
         raise SettingsError(f"completion_models.default_completion_model: {err}") from None
+
+
+def _quiet_by_default(logger: logging.Logger) -> None:
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _offline_tokenizer():

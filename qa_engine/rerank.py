@@ -18,9 +18,9 @@ import numpy as np
 
 from qa_engine.errors import SettingsError
 from qa_engine.index_store import IndexData
-from qa_engine.search import Candidate, Query
+from qa_engine.search import Candidate, Graph, Query
 
-TEMPERATURE = 0.05  # softmax temperature over cosine similarities: sharp, close to MaxSim
+TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close to ColBERT's MaxSim
 
 
 def cross_attention(query: Query, tokens: np.ndarray) -> float:
@@ -38,7 +38,7 @@ def cross_attention(query: Query, tokens: np.ndarray) -> float:
 class Reranker(Protocol):
     name: str
 
-    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray: ...
+    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -47,23 +47,31 @@ class NoReranker:
 
     name: str = "none"
 
-    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
+    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
         return np.asarray([c.similarity for c in candidates], dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class LateInteractionReranker:
     name: str = "late-interaction"
-    mix: float = 0.5  # share of the cross-attention score; the rest is the pooled cosine
 
-    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
-        return np.asarray(
-            [
-                self.mix * cross_attention(query, index.tokens[c.kind].unit(c.row)) + (1 - self.mix) * c.similarity
-                for c in candidates
-            ],
-            dtype=np.float32,
-        )
+    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
+        entity_score: dict[int, float] = {}
+
+        def entity(row: int) -> float:
+            if row not in entity_score:
+                entity_score[row] = cross_attention(query, index.tokens["entities"].unit(row))
+            return entity_score[row]
+
+        def score(c: Candidate) -> float:
+            if c.kind == "relationships":  # no token store: as relevant as the entities it joins
+                ends = [e for e in graph.ends[c.row] if e >= 0]
+                return float(np.mean([entity(e) for e in ends])) if ends else 0.0
+            if c.kind == "entities":
+                return entity(c.row)
+            return cross_attention(query, index.tokens[c.kind].unit(c.row))
+
+        return np.asarray([score(c) for c in candidates], dtype=np.float32)
 
 
 class CrossEncoderReranker:
@@ -81,7 +89,7 @@ class CrossEncoderReranker:
                 f"({err.__class__.__name__}); use late-interaction, none, or a local model folder"
             ) from None
 
-    def scores(self, index: IndexData, query: Query, candidates: list[Candidate]) -> np.ndarray:
+    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
         pairs = [(query.text, index.record_text(c.kind, c.row)) for c in candidates]
         return np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float32).reshape(-1)
 

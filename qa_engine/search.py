@@ -16,6 +16,7 @@ import numpy as np
 
 from qa_engine.embeddings import TokenEncoding
 from qa_engine.index_store import IndexData
+from qa_engine.sentences import successors
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
 _STOPWORDS = frozenset(
@@ -25,22 +26,34 @@ _STOPWORDS = frozenset(
 )
 
 
+_WORDS = re.compile(r"[\w-]+")
+
+
 @dataclass(frozen=True)
 class Query:
     text: str
     encoding: TokenEncoding
-    weights: np.ndarray  # per query token: 0 for stopwords and punctuation, else 1
+    weights: np.ndarray  # per query token: its word's IDF, 0 for stopwords and punctuation
 
 
-def query_weights(text: str, spans: np.ndarray) -> np.ndarray:
-    """Content words carry the question; 'what is the' should attend to nothing.
-    A word piece takes the weight of the whole word it belongs to."""
-    words = [(m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"[\w-]+", text)]
+def query_weights(text: str, spans: np.ndarray, idf: dict[str, float]) -> np.ndarray:
+    """Rare words carry the question: each token weighs its word's inverse document frequency
+    (stopwords nothing; words the corpus never uses the most). A word piece takes the weight
+    of the whole word it belongs to."""
+    words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(text)]
+    top = max(idf.values(), default=1.0)
     weights = np.zeros(len(spans), dtype=np.float32)
     for i, (start, _) in enumerate(spans):
         word = next((w for s, e, w in words if s <= start < e), None)
-        weights[i] = 0.0 if word is None or word in _STOPWORDS else 1.0
+        if word is not None and word not in _STOPWORDS:
+            weights[i] = idf.get(word, top)
     return weights if weights.sum() else np.ones(len(spans), dtype=np.float32)
+
+
+def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
+    df = Counter(w for text in texts for w in set(_WORDS.findall(text.lower())))
+    n = len(texts)
+    return {w: float(np.log((n + 1) / (c + 0.5))) for w, c in df.items()}
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,8 @@ class Graph:
         unit_row = {u: i for i, u in enumerate(index.text_units["id"])}
         self.units_of = [[unit_row[u] for u in ids if u in unit_row] for ids in entities["text_unit_ids"]]
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
+        self.idf = inverse_document_frequency(index.text_units["text"].tolist())
+        self.next_sentence = successors(index.text_units["text"].tolist())
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
 
@@ -113,7 +128,7 @@ def local_search(index: IndexData, graph: Graph, query: Query, k_entities: int =
     units = list(dict.fromkeys(units))[: 2 * k_text_units]
 
     candidates = [Candidate("entities", e, float(sim_of["entities"][e])) for e in chosen]
-    candidates += [Candidate("relationships", r, _cosine(index, "relationships", r, vector)) for r in ranked_rels]
+    candidates += [Candidate("relationships", r, _relationship_cosine(index, graph, r, vector)) for r in ranked_rels]
     candidates += [Candidate("community_reports", r, _cosine(index, "community_reports", r, vector)) for r in ranked_reports]
     candidates += [
         Candidate("text_units", u, float(sim_of["text_units"].get(u, _cosine(index, "text_units", u, vector)))) for u in units
@@ -132,3 +147,9 @@ def _search(index: IndexData, kind: str, vector: np.ndarray, k: int) -> tuple[np
 
 def _cosine(index: IndexData, kind: str, row: int, vector: np.ndarray) -> float:
     return float(index.tokens[kind].pooled[row] @ vector[0])
+
+
+def _relationship_cosine(index: IndexData, graph: Graph, row: int, vector: np.ndarray) -> float:
+    """A relationship is as close to the question as the entities it connects."""
+    ends = [e for e in graph.ends[row] if e >= 0]
+    return float(np.mean([_cosine(index, "entities", e, vector) for e in ends])) if ends else 0.0

@@ -1,6 +1,6 @@
 """Token vectors of every retrievable text, for late-interaction (cross-attention) scoring.
 
-For each kind (text units, entities, relationships, community reports) two files beside
+For each kind (text units, entities, community reports) two files beside
 graphrag's tables: `<kind>_tokens.faiss` (all token vectors, fp16) and
 `<kind>_tokens.parquet` (per row: its slice of the FAISS rows, each token's character
 span, the pooled vector). A rebuild reuses the previous index's rows for unchanged text.
@@ -20,7 +20,7 @@ import pandas as pd
 from qa_engine import embeddings
 from qa_engine.vector_store import read_faiss
 
-KINDS = ("text_units", "entities", "relationships", "community_reports")
+KINDS = ("text_units", "entities", "community_reports")  # relationships: scored by their entities
 
 
 @dataclass(frozen=True)

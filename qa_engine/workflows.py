@@ -102,6 +102,10 @@ async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
     """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
     text_units = await context.output_table_provider.read_dataframe("text_units")
     entities, relationships = extract_graph(text_units)
+    # graphrag's convention (its LLM prompts, and cluster_graph, which upper-cases node names)
+    entities["title"] = entities["title"].str.upper()
+    relationships["source"] = relationships["source"].str.upper()
+    relationships["target"] = relationships["target"].str.upper()
     if entities.empty:
         raise ValueError("no entities found in the corpus: is it about attention and Transformers?")
     await context.output_table_provider.write_dataframe("entities", entities)
