@@ -1,0 +1,40 @@
+"""Where the extractive answerer's abstention threshold comes from.
+
+For every dev question, the score of the best evidence sentence (the question's
+cross-attention over it, mixed with its record's reranker score): answerable questions
+must land above `qa_engine.answer.ABSTAIN_BELOW`, off-corpus ones below.
+
+    .venv/bin/python bench/calibrate_abstention.py [INDEX_DIR] [QUESTIONS.jsonl]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from qa_engine import QAEngine
+from qa_engine.answer import ABSTAIN_BELOW, best_sentence_score
+from qa_engine.context import pack
+from qa_engine.search import local_search
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    index = sys.argv[1] if len(sys.argv) > 1 else ROOT / "index" / "default"
+    questions = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "bench" / "dev_questions.jsonl")
+    engine = QAEngine.load(index)
+    qa = engine.settings.qa
+    scores = {True: [], False: []}
+    for line in questions.read_text().splitlines():
+        q = json.loads(line)
+        query = engine.encode_question(q["question"])
+        candidates = local_search(engine.index, engine.graph, query, qa.top_k_entities, qa.top_k_text_units)
+        packed = pack(engine.index, candidates, engine.reranker.scores(engine.index, engine.graph, query, candidates), qa.max_context_tokens)
+        score = best_sentence_score(engine.index, engine.graph, query, packed)
+        scores[q["answerable"]].append(score)
+        print(f"{q['id']}\tanswerable={q['answerable']}\tbest={score:.3f}")
+    print(f"answerable: min {min(scores[True]):.3f}; off-corpus: max {max(scores[False], default=0):.3f}; threshold {ABSTAIN_BELOW}")
+
+
+if __name__ == "__main__":
+    main()
