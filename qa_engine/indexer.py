@@ -2,18 +2,21 @@
 
 Atomic: each build goes to `index/.builds/<name>-<time>/`; on success the index path (a
 symlink) is swapped to it with one `os.replace`. A failed or killed build leaves the
-previous index whole; readers that loaded it keep a consistent snapshot.
+previous index whole; readers that loaded it keep a consistent snapshot. One build per index
+runs at a time (a file lock), and it first removes what killed builds left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -59,31 +62,51 @@ def build_index(
     ingest_s = time.perf_counter() - started
 
     register_all()
-    build_dir = target.parent / ".builds" / f"{target.name}-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}"
-    config = _config_for(settings, build_dir)
-    callbacks = _ProgressCallbacks(progress, on_progress)
-    previous = target.resolve() if target.exists() else None
-    try:
-        outputs = asyncio.run(
-            graphrag_build_index(
-                config,
-                method=f"qa-{method}",
-                input_documents=_documents_frame(ingest.documents),
-                callbacks=[callbacks],
-                additional_context={"previous_index": str(previous) if previous else None},
+    builds = target.parent / ".builds"
+    with _exclusive(builds / f"{target.name}.lock"):
+        _remove_stale_builds(builds, target)
+        build_dir = builds / f"{target.name}-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}"
+        config = _config_for(settings, build_dir)
+        callbacks = _ProgressCallbacks(progress, on_progress)
+        previous = target.resolve() if target.exists() else None
+        try:
+            outputs = asyncio.run(
+                graphrag_build_index(
+                    config,
+                    method=f"qa-{method}",
+                    input_documents=_documents_frame(ingest.documents),
+                    callbacks=[callbacks],
+                    additional_context={"previous_index": str(previous) if previous else None},
+                )
             )
-        )
-        failed = next((o for o in outputs if o.error is not None), None)
-        if failed:
-            raise QAEngineError(f"indexing failed in graphrag workflow '{failed.workflow}': {failed.error}")
-        manifest = _write_manifest(settings, build_dir, method, ingest, callbacks.timings, ingest_s, started)
-    except BaseException:
-        shutil.rmtree(build_dir, ignore_errors=True)
-        raise
-    finally:
-        callbacks.close()
-    _swap_in(build_dir, target)
+            failed = next((o for o in outputs if o.error is not None), None)
+            if failed:
+                raise QAEngineError(f"indexing failed in graphrag workflow '{failed.workflow}': {failed.error}")
+            manifest = _write_manifest(settings, build_dir, method, ingest, callbacks.timings, ingest_s, started)
+        except BaseException:
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+        finally:
+            callbacks.close()
+        _swap_in(build_dir, target)
     return BuildResult(index_dir=target, manifest=manifest, issues=ingest.issues)
+
+
+@contextmanager
+def _exclusive(lock_path: Path):
+    """One build per index at a time; a second waits. The OS drops the lock if we are killed."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _remove_stale_builds(builds: Path, target: Path) -> None:
+    """Folders of builds that were killed before their swap: nothing points at them."""
+    live = target.resolve() if target.is_symlink() else None
+    for folder in builds.glob(f"{target.name}-*"):
+        if folder.is_dir() and folder != live and "-replaced-" not in folder.name:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _config_for(settings: Settings, build_dir: Path):

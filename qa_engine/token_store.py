@@ -110,14 +110,15 @@ def build(
     folder: Path,
     previous: Path | None = None,
     progress: Callable | None = None,
-    batch_size: int = 16,
+    batch_size: int = 32,
 ) -> TokenStore:
     """Encode every text once (reusing `previous` where the text is unchanged) and save."""
     from graphrag.logger.progress import progress_ticker
 
     known = _previous_encodings(previous, kind) if previous else {}
     hashes = [text_hash(t) for t in texts]
-    todo = [i for i, h in enumerate(hashes) if h not in known]
+    # by length, so each batch pads to similar lengths (sentence-transformers sorts only within a call)
+    todo = sorted((i for i, h in enumerate(hashes) if h not in known), key=lambda i: len(texts[i]))
     tick = progress_ticker(progress, len(todo), description=f"{kind} token embeddings: ")
     for b in range(0, len(todo), batch_size):
         batch = todo[b : b + batch_size]

@@ -115,7 +115,7 @@ def _settings_file(tmp: Path, corpus: Path, index: Path, **qa) -> Path:
 
 def _builds(index: Path) -> list[str]:
     folder = index.parent / ".builds"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
 
 def _folders(root: Path) -> set[Path]:
@@ -360,6 +360,11 @@ def test_killed_build_keeps_the_previous_index(tiny, tmp_path):
     assert os.readlink(target) == before
     assert target.resolve().name == builds[0]
     _assert_answers(target, settings)
+
+    # the next build clears what the killed one left behind
+    build_index(settings.with_paths(corpus=corpus), progress=False)
+    assert not new.exists()
+    assert _builds(target) == [target.resolve().name]
 
 
 def test_cli_rebuild_over_the_index_link_swaps_it(tiny, tmp_path, capsys):
