@@ -32,4 +32,4 @@ bench: install
 	$(PY) bench/bench_index.py
 
 clean:
-	rm -rf index/default index/.cache build *.egg-info
+	rm -rf index/default index/.builds index/.cache build *.egg-info

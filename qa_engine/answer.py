@@ -136,11 +136,14 @@ def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: In
                 rel_ids.append(e.id)
     communities = {index.reports["community"].iat[r] for t in named_titles for r in graph.reports_of.get(graph.entity_row.get(t, -1), [])}
     report_ids = [e.id for e in evidence if e.kind == "reports" and e.id in communities]
+    # the passages that hold the sentence, also when it was quoted from an entity description
+    sources = [own.id] if own.kind == "sources" else []
+    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and sentence.text in normalize(e.text)]
     return Citations(
         entities=tuple(dict.fromkeys(entity_ids)),
         relationships=tuple(rel_ids),
         reports=tuple(report_ids),
-        sources=(own.id,) if own.kind == "sources" else (),
+        sources=tuple(sources),
     )
 
 
