@@ -40,8 +40,11 @@ def normalize(sentence: str) -> str:
 
 
 def is_claim(sentence: str) -> bool:
-    """A statement, not an exercise, a question or a fragment cut mid-sentence."""
-    return not sentence.endswith("?") and not _NOT_A_CLAIM.match(sentence)
+    """A statement, not an exercise, a question, a fragment cut mid-sentence or mid-formula."""
+    dollars = sentence.replace("\\$", "")
+    display = dollars.count("$$")
+    unbalanced_math = display % 2 == 1 or (dollars.count("$") - 2 * display) % 2 == 1
+    return not sentence.endswith("?") and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math
 
 
 def successors(texts: list[str]) -> dict[str, str]:
