@@ -6,6 +6,7 @@ behind a lock), so one engine serves many threads.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from qa_engine.results import Answer
 from qa_engine.search import Graph, Query, local_search, query_weights
 
 MAX_QUESTION_CHARS = 2000
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # NUL, ESC (terminal escapes), DEL, C1
 
 
 class QAEngine:
@@ -109,9 +111,10 @@ def _chat_model(settings: Settings):
 
 
 def _validated(question: str) -> tuple[str, list[str]]:
-    if not isinstance(question, str) or not question.strip():
+    if isinstance(question, str):  # control characters are never part of a question, nor echoed back
+        question = " ".join(_CONTROL_CHARS.sub(" ", question).split())
+    if not isinstance(question, str) or not question:
         raise QuestionError("the question is empty: ask something about attention or Transformers")
-    question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
         return question[:MAX_QUESTION_CHARS], [f"question truncated to {MAX_QUESTION_CHARS} characters"]
     return question, []

@@ -213,7 +213,7 @@ _REFERENCE_NOUNS = {"fig": "the figure", "tab": "the table", "chap": "the chapte
 
 # Block level, on whole lines, before math is set aside.
 _MD_LINE_RULES: _Rules = [
-    (re.compile(r"<!--.*?-->|\{/\*.*?\*/\}", re.S), ""),  # HTML and MDX comments
+    (re.compile(r"<!--(?:(?!<!--).)*?-->|\{/\*(?:(?!\{/\*).)*?\*/\}", re.S), ""),  # HTML and MDX comments
     (re.compile(r"^[ \t]*:(?:label|eqlabel|width):`[^`]*`[ \t]*\n", re.M), ""),  # d2l anchors
     (re.compile(r"^import\s.*\bfrom\s+['\"].*$", re.M), ""),  # MDX imports
     (re.compile(r"^(?:>[ \t]?)*\[!\w+\][ \t]*$", re.M), ""),  # > [!TIP] callout markers
@@ -234,15 +234,15 @@ _MD_LINE_RULES: _Rules = [
 # Inline, on prose only: never inside $math$ or `code`.
 _MD_INLINE_RULES: _Rules = [
     (re.compile(r"\[\[[\w.-]+\]\]"), ""),  # hf-course heading anchors
-    (re.compile(r"<img\b[^>]*?\balt=\"([^\"]*)\"[^>]*>", re.I), r"\1"),
+    (re.compile(r"<img\b[^<>]*?\balt=\"([^\"]*)\"[^<>]*>", re.I), r"\1"),
     (re.compile(r"</?[A-Za-z][\w.:-]*(?:\s[^<>]*)?/?>"), ""),  # HTML / JSX tags, inner text stays
-    (re.compile(r"\[!\[[^\]]*\]" + _URL + r"\]" + _URL), ""),  # linked images are badges and buttons
-    (re.compile(r"!\[([^\]]*)\]" + _URL), lambda m: _as_sentence(m[1])),
-    (re.compile(r"\[\*\*(.+?)\*\*\](?!\()", re.S), r"\1"),  # d2l [**marked text**]
-    (re.compile(r"\[([^\]]*)\]" + _URL), r"\1"),
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", re.S), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])", re.S), r"\1"),
-    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])", re.S), r"\1"),
+    (re.compile(r"\[!\[[^\[\]]*\]" + _URL + r"\]" + _URL), ""),  # linked images are badges and buttons
+    (re.compile(r"!\[([^\[\]]*)\]" + _URL), lambda m: _as_sentence(m[1])),
+    (re.compile(r"\[\*\*((?:(?!\[\*\*).)+?)\*\*\](?!\()", re.S), r"\1"),  # d2l [**marked text**]
+    (re.compile(r"\[([^\[\]]*)\]" + _URL), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)((?:(?!\1).)+?)(?<=\S)\1", re.S), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])((?:[^*]|(?<=\w)\*(?=\w))+?)(?<=[^\s*])\*(?![\w*])", re.S), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])((?:[^_]|(?<=\w)_(?=\w))+?)(?<=[^\s_])_(?![\w_])", re.S), r"\1"),
 ]
 
 
@@ -307,22 +307,22 @@ def _read_markdown(text: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- LaTeX
 
 _TEX_MATH = re.compile(
-    r"(?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$.+?(?<!\\)\$|\\\[.+?\\\]|\\\(.+?\\\)"
-    r"|\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}.+?\\end\{\1\2\}",
+    r"(?<!\\)\$\$.+?(?<!\\)\$\$|(?<!\\)\$.+?(?<!\\)\$|\\\[(?:(?!\\\[).)+?\\\]|\\\((?:(?!\\\().)+?\\\)"
+    r"|\\begin\{(equation|align|gather|multline|eqnarray)(\*?)\}(?:(?!\\begin\{\1\2\}).)+?\\end\{\1\2\}",
     re.S,
 )
 _TEX_RULES: _Rules = [
-    (re.compile(r"\\(?:part|chapter|(?:sub)*section|(?:sub)?paragraph)\*?(?:\[[^\]]*\])?\{([^{}]*)\}"),
+    (re.compile(r"\\(?:part|chapter|(?:sub)*section|(?:sub)?paragraph)\*?(?:\[[^\[\]]*\])?\{([^{}]*)\}"),
      r"\n\n\1\n\n"),
-    (re.compile(r"\\begin\{[^}]*\}(?:\[[^\]]*\]|\{[^{}]*\})*|\\end\{[^}]*\}"), ""),  # environments: keep the body
-    (re.compile(r"[ \t~]*\\(?:cite\w*|label|ref|eqref|autoref|cref|includegraphics|bibliography\w*)\*?"
-                r"(?:\[[^\]]*\])*\{[^{}]*\}"), ""),  # no prose in them
+    (re.compile(r"\\begin\{[^}]*\}(?:\[[^\[\]]*\]|\{[^{}]*\})*|\\end\{[^}]*\}"), ""),  # environments: keep the body
+    (re.compile(r"(?<![ \t~])[ \t~]*\\(?:cite\w*|label|ref|eqref|autoref|cref|includegraphics|bibliography\w*)\*?"
+                r"(?:\[[^\[\]]*\])*\{[^{}]*\}"), ""),  # no prose in them
     (re.compile(r"\\href\{[^{}]*\}\{([^{}]*)\}"), r"\1"),
     (re.compile(r"\\footnote\{([^{}]*)\}"), r" (\1)"),
-    (re.compile(r"\\item\b(?:\[([^\]]*)\])?[ \t]*"), lambda m: f"- {m[1]} " if m[1] else "- "),
-    (re.compile(r"\\\\(?:\[[^\]]*\])?"), "\n"),
+    (re.compile(r"\\item\b(?:\[([^\[\]]*)\])?[ \t]*"), lambda m: f"- {m[1]} " if m[1] else "- "),
+    (re.compile(r"\\\\(?:\[[^\[\]]*\])?"), "\n"),
     (re.compile(r"\\([%&_#$])"), r"\1"),
-    (re.compile(r"\\[A-Za-z]+\*?(?:\[[^\]]*\])?"), ""),  # \textbf{x}, \emph{x}, \caption{x}: command out, x stays
+    (re.compile(r"\\[A-Za-z]+\*?(?:\[[^\[\]]*\])?"), ""),  # \textbf{x}, \emph{x}, \caption{x}: command out, x stays
     (re.compile(r"[{}]"), ""),
     (re.compile(r"~"), " "),
 ]
@@ -332,7 +332,7 @@ def _read_latex(text: str) -> tuple[str, str]:
     """A few regexes, not a LaTeX parser: section titles become lines, math stays as written."""
     text = re.sub(r"^[ \t]*%.*\n", "", text, flags=re.M)  # comment lines do not break paragraphs
     text = re.sub(r"(?<!\\)%.*", "", text)
-    title = re.search(r"\\title(?:\[[^\]]*\])?\{((?:[^{}]|\{[^{}]*\})*)\}", text) or re.search(
+    title = re.search(r"\\title(?:\[[^\[\]]*\])?\{((?:[^{}]|\{[^{}]*\})*)\}", text) or re.search(
         r"\\(?:sub)*section\*?\{([^{}]*)\}", text
     )
     if body := re.search(r"\\begin\{document\}(.*?)(?:\\end\{document\}|$)", text, re.S):
@@ -373,8 +373,13 @@ def _outside(
     return re.sub("\ue000(\\d+)\ue001", lambda m: kept[int(m[1])], cleaned)
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab or newline
+
+
 def _normalize_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """Unix newlines, and no control characters: terminal escapes in a document must never
+    reach a terminal through an answer."""
+    return _CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _tidy(text: str) -> str:

@@ -25,7 +25,7 @@ TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close
 
 def cross_attention(query: Query, tokens: np.ndarray) -> float:
     """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
-    if len(tokens) == 0:
+    if len(tokens) == 0 or not query.weights.sum():  # a question with no tokens (only zero-width or control characters)
         return 0.0
     sims = query.encoding.tokens @ tokens.T.astype(np.float32)  # (question tokens, record tokens)
     logits = sims / TEMPERATURE

@@ -1,0 +1,1 @@
+"""Reliability tests: faults, hostile input, concurrency, files and secrets (docs/RELIABILITY.md)."""
