@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_batch)
 
+    p = sub.add_parser(
+        "eval",
+        help="score retrieval and answers on a questions file: ours with and without reranker, vector and BM25 baselines",
+        description="Run every question of FILE (.jsonl: id, question, must_mention, sources, answerable) through "
+        "local+rerank (as configured), local (reranker none), vector (FAISS over text units) and bm25 on one index; "
+        "print source recall@1/@5, MRR, must-mention pass rate, abstention accuracy and latency p50/p95 per method.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="questions file (.jsonl), e.g. bench/dev_questions.jsonl")
+    p.add_argument("--index", type=Path, help="index folder to read (default: qa.index)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: metrics per method, plus per-question details")
+    p.set_defaults(run=_eval)
+
     p = sub.add_parser("app", help="open the chat UI (Streamlit) in the browser")
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default: 8501)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
@@ -134,6 +146,15 @@ def _batch(args) -> int:
     where = f" to {summary.output}" if summary.output else ""
     print(f"{summary.answered} answered, {summary.errors} with errors{where}", file=sys.stderr)
     return 1 if summary.errors else 0
+
+
+def _eval(args) -> int:
+    from qa_engine.evaluate import evaluate, format_table, read_questions
+
+    questions = read_questions(args.file)  # a bad file fails before any model loads
+    report = evaluate(_engine(args), questions)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_table(report))
+    return 0
 
 
 def _app(args) -> int:

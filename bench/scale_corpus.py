@@ -1,0 +1,119 @@
+"""Grow the shipped corpus with real, distinct, offline text about attention and Transformers.
+
+Source: docstrings (module, class, function) of installed packages, read with `ast` (nothing
+is imported): transformers' `models/*/modeling_*.py`, then torch.nn, sentence_transformers,
+transformers.generation, graphrag, transformers' model configurations and core modules. Paragraphs are de-duplicated across everything (transformers repeats its
+boilerplate in every model), so each added character is new text. One markdown file per
+source module, appended in a fixed order until the corpus reaches k x the shipped size.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
+SUFFIXES = {".pdf", ".md", ".mdx", ".txt", ".tex"}
+_SPACE = re.compile(r"\s+")
+# tiktoken special tokens (`<|endoftext|>`, ...): graphrag's chunker refuses text holding one
+# (create_base_text_units fails the whole build), so such paragraphs are left out
+_SPECIAL = re.compile(r"<\|[a-z_]+\|>")
+
+
+_NOT_CONTENT = {"LICENSE", "LICENCE", "COPYING", "SOURCES", "NOTICE"}  # as qa_engine.ingest skips them
+
+
+def corpus_chars(folder: Path) -> int:
+    """Characters of the files the indexer reads."""
+    return sum(
+        len(p.read_text(encoding="utf-8", errors="replace"))
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES and p.stem.upper() not in _NOT_CONTENT and not p.stem.upper().startswith("LICENSE-")
+    )
+
+
+def _sources() -> Iterator[tuple[str, Path]]:
+    models = sorted((SITE / "transformers" / "models").glob("*/modeling_*.py"))
+    for path in models:
+        if not path.name.startswith(("modeling_tf_", "modeling_flax_")):
+            yield f"transformers/{path.parent.name}/{path.stem}", path
+    for package in ("torch/nn", "sentence_transformers", "transformers/generation", "graphrag"):
+        for path in sorted((SITE / package).rglob("*.py")):
+            yield f"{package.replace('/', '_')}/{path.relative_to(SITE / package).with_suffix('').as_posix()}", path
+    for path in sorted((SITE / "transformers" / "models").glob("*/configuration_*.py")):
+        yield f"transformers/{path.parent.name}/{path.stem}", path
+    for path in sorted((SITE / "transformers").glob("*.py")):
+        yield f"transformers_core/{path.stem}", path
+
+
+def _docstrings(path: Path) -> Iterator[tuple[str, str]]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError):
+        return
+    module = ast.get_docstring(tree)
+    if module:
+        yield "", module
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node)
+            if doc:
+                yield node.name, doc
+
+
+def _prose(paragraph: str) -> str:
+    """Drop doctest lines and code fences: the added text is prose, as the corpus is."""
+    lines = [l for l in paragraph.splitlines() if not l.lstrip().startswith((">>>", "...", "```"))]
+    return "\n".join(lines)
+
+
+def documents() -> Iterator[tuple[str, str]]:
+    """(relative path, markdown text) per source module, distinct paragraphs only."""
+    seen: set[str] = set()
+    for name, path in _sources():
+        sections = []
+        for symbol, doc in _docstrings(path):
+            paragraphs = []
+            for paragraph in re.split(r"\n\s*\n", doc):
+                paragraph = _prose(paragraph)
+                key = _SPACE.sub(" ", paragraph).strip().lower()
+                if len(key) < 40 or key in seen or _SPECIAL.search(paragraph):
+                    continue
+                seen.add(key)
+                paragraphs.append(paragraph.strip())
+            if paragraphs:
+                sections.append((f"## {symbol}\n\n" if symbol else "") + "\n\n".join(paragraphs))
+        if sections:
+            title = name.split("/")[-1].replace("modeling_", "").replace("_", " ")
+            yield f"extra/{name}.md", f"# {title}\n\n" + "\n\n".join(sections) + "\n"
+
+
+def grow(target: Path, factor: float, base: Path = ROOT / "corpus") -> dict:
+    """Copy `base` to `target` and add documents until it holds `factor` x its characters."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(base, target)
+    base_chars = corpus_chars(base)
+    chars, files = base_chars, 0
+    if factor > 1:
+        for rel, text in documents():
+            if chars >= factor * base_chars:
+                break
+            out = target / rel
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            chars += len(text)
+            files += 1
+        if chars < factor * base_chars:
+            raise RuntimeError(f"only {chars} characters of distinct text available, {factor}x needs {factor * base_chars:.0f}")
+    return {"factor": factor, "chars": chars, "base_chars": base_chars, "added_files": files}
+
+
+if __name__ == "__main__":
+    total = sum(len(t) for _, t in documents())
+    print(f"distinct text available: {total} characters ({total / corpus_chars(ROOT / 'corpus'):.1f}x the shipped corpus)")

@@ -1,0 +1,105 @@
+"""`qa-engine eval`: four methods on the fixture index, metrics in range, the CLI's table and JSON."""
+
+import json
+
+import pytest
+
+from qa_engine import cli
+from qa_engine.evaluate import METHODS, METRICS, EvalError, evaluate, first_hit, mentions_all, read_questions
+
+MULTIHEAD = "d2l/chapter_attention-mechanisms-and-transformers/multihead-attention.md"
+SCORING = "d2l/chapter_attention-mechanisms-and-transformers/attention-scoring-functions.md"
+QUESTIONS = [
+    {
+        "id": "t1",
+        "question": "What does multi-head attention do with its heads?",
+        "reference_answer": "Several attention poolings on learned projections, concatenated and projected.",
+        "must_mention": [["head"]],
+        "sources": [MULTIHEAD],
+        "answerable": True,
+    },
+    {
+        "id": "t2",
+        "question": "Why is the dot product scaled by the square root of the key dimension?",
+        "reference_answer": "To keep the variance of the scores at 1.",
+        "must_mention": [["variance"], ["sqrt", "square root"]],
+        "sources": [SCORING],
+        "answerable": True,
+    },
+    {
+        "id": "t3",
+        "question": "Who won the 2018 FIFA World Cup?",
+        "reference_answer": "Not covered.",
+        "must_mention": [],
+        "sources": [],
+        "answerable": False,
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def questions_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("eval") / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(engine, questions_file):
+    return evaluate(engine, read_questions(questions_file))
+
+
+def test_report_has_every_method_and_metric(report):
+    assert report["questions"] == 3 and report["answerable"] == 2
+    assert tuple(report["methods"]) == METHODS
+    for metrics in report["methods"].values():
+        assert set(metrics) == set(METRICS)
+
+
+def test_metrics_are_in_range(report):
+    for name, m in report["methods"].items():
+        for key in ("recall@1", "recall@5", "mrr", "must_mention", "abstention"):
+            assert 0.0 <= m[key] <= 1.0, (name, key, m[key])
+        assert m["recall@1"] <= m["recall@5"]
+        assert m["recall@1"] <= m["mrr"] <= 1.0
+        assert 0 < m["p50_ms"] <= m["p95_ms"]
+
+
+def test_multihead_question_finds_its_source_with_the_reranker(report):
+    detail = next(d for d in report["details"] if d["id"] == "t1")
+    assert detail["local+rerank"]["first_hit"] is not None and detail["local+rerank"]["first_hit"] <= 5
+    assert MULTIHEAD in detail["local+rerank"]["documents"]
+
+
+def test_off_corpus_question_is_scored_on_abstention_only(report):
+    detail = next(d for d in report["details"] if d["id"] == "t3")
+    assert detail["answerable"] is False
+    assert all(detail[name]["first_hit"] is None and detail[name]["must_mention"] is None for name in METHODS)
+
+
+def test_cli_prints_a_table_and_json(questions_file, fixture_index, capsys):
+    assert cli.main(["eval", str(questions_file), "--index", str(fixture_index)]) == 0
+    out = capsys.readouterr().out
+    header = out.splitlines()[0]
+    assert all(word in header for word in ("method", "recall@1", "recall@5", "MRR", "must-mention", "abstention", "p50 ms"))
+    assert all(any(line.startswith(name + " ") for line in out.splitlines()) for name in METHODS)
+
+    assert cli.main(["eval", str(questions_file), "--index", str(fixture_index), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["questions"] == 3 and set(data["methods"]) == set(METHODS)
+
+
+def test_bad_questions_file_fails_with_a_message(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "ok?"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(EvalError, match="bad.jsonl:2"):
+        read_questions(bad)
+    assert cli.main(["eval", str(tmp_path / "missing.jsonl")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_helpers():
+    assert mentions_all("Divide by the Square Root of d to keep the variance", [["variance"], ["sqrt", "square root"]])
+    assert not mentions_all("variance only [Data: Sources (1)]", [["variance"], ["sources"]])
+    assert first_hit(["a.md", "b.md", "b.md"], ["b.md"]) == 2
+    assert first_hit(["a.md"], ["b.md"]) is None
