@@ -376,10 +376,15 @@ def _outside(
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # not tab or newline
 
 
+# `<|endoftext|>` and kin: graphrag's tiktoken chunker refuses them, which would fail the build
+_SPECIAL_TOKEN = re.compile(r"<\|([\w-]+)\|>")
+
+
 def _normalize_newlines(text: str) -> str:
-    """Unix newlines, and no control characters: terminal escapes in a document must never
-    reach a terminal through an answer."""
-    return _CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Unix newlines; no control characters (terminal escapes in a document must never reach
+    a terminal through an answer); tokenizer special tokens spelled out as plain text."""
+    text = _CONTROL_CHARS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _SPECIAL_TOKEN.sub(r"<| \1 |>", text)
 
 
 def _tidy(text: str) -> str:

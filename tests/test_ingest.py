@@ -346,3 +346,13 @@ def test_shipped_corpus_is_clean_prose():
     assert bert.title == first_heading.removeprefix("# ")
     assert bert.title == "Bidirectional Encoder Representations from Transformers (BERT)"
     assert ingest_corpus(SHIPPED_CORPUS) == result
+
+
+def test_tokenizer_special_tokens_cannot_fail_the_build(tmp_path):
+    """graphrag's tiktoken chunker raises on `<|endoftext|>`; ingest spells such markers out."""
+    import tiktoken
+
+    (tmp_path / "gpt.md").write_text("# GPT\n\nGPT-2 ends each document with <|endoftext|> during pretraining.\n")
+    text = ingest_corpus(tmp_path).documents[0].text
+    assert "<|endoftext|>" not in text and "endoftext" in text
+    tiktoken.get_encoding("cl100k_base").encode(text)  # what graphrag's chunker does: must not raise
