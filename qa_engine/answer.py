@@ -50,7 +50,7 @@ class _Sentence:
     text: str
     score: float
     packed: Packed
-    following: str  # the next sentence of the same passage: where the explanation usually is
+    following: str  # the statements after it in its passage: where the explanation usually is
 
 
 def abstention(question: str) -> str:
@@ -112,7 +112,7 @@ def _following(graph: Graph, sentence: str) -> str:
 
 
 def _join(sentence: str, following: str) -> str:
-    return f"{sentence} {following}" if following and is_claim(following) else sentence
+    return f"{sentence} {following}" if following else sentence
 
 
 def _overlap(a: str, b: str) -> float:
