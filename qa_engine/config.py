@@ -105,6 +105,8 @@ def _qa_settings(raw: dict, path: Path) -> QASettings:
     raw = dict(raw)
     raw["corpus"] = _absolute(base / raw.get("corpus", "corpus"))
     raw["index"] = _absolute(base / raw.get("index", "index/default"))
+    if raw.get("answerer", "extractive") not in ("extractive", "llm"):
+        raise SettingsError(f"{path}: qa.answerer must be 'extractive' or 'llm', not {raw['answerer']!r}")
     if raw.get("method", "fast") not in ("fast", "standard"):
         raise SettingsError(f"{path}: qa.method must be 'fast' or 'standard', not {raw['method']!r}")
     try:
