@@ -10,14 +10,11 @@ The tiny models are built from scratch in well under a second: random weights, t
 trained on a few lines. Their output is gibberish; what matters is the wiring.
 """
 
-import json
 import logging
 import re
 import socket
-import threading
 import time
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +28,7 @@ from qa_engine.context import allowed_citations, context_tables
 from qa_engine.errors import SettingsError
 from qa_engine.results import KINDS
 from qa_engine.search import Candidate
+from reliability.support import FakeLLM  # one fake OpenAI-compatible server for every test
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "What does multi-head attention do?"
@@ -39,65 +37,6 @@ TIMEOUT_S = 1.0
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-class FakeOpenAI:
-    """POST /v1/chat/completions answering with an OpenAI chat completion; records requests.
-
-    `reply(messages) -> str` writes the answer; `delay_s` makes it hang first.
-    """
-
-    def __init__(self, reply, delay_s: float = 0.0):
-        self.requests: list[tuple[str, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                fake.requests.append((self.path, body))
-                if delay_s:
-                    time.sleep(delay_s)
-                payload = json.dumps(
-                    {
-                        "id": "chatcmpl-fake",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": body.get("model", "fake"),
-                        "choices": [
-                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply(body["messages"])}}
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                    }
-                ).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up (timeout): expected for the hanging server
-
-            def log_message(self, *args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def with_completion_model(settings, **update):
@@ -142,7 +81,7 @@ def assert_citations_verified(answer) -> None:
 @pytest.fixture(scope="module")
 def citing_server():
     """Answers citing the first entity it was given plus an invented one."""
-    server = FakeOpenAI(lambda m: f"Several heads attend in parallel [Data: Entities ({first_entity_id(m)}, {INVENTED})].")
+    server = FakeLLM(reply=lambda m: f"Several heads attend in parallel [Data: Entities ({first_entity_id(m)}, {INVENTED})].")
     yield server
     server.close()
 
@@ -156,7 +95,7 @@ def llm_answer(engine, fixture_settings, citing_server):
 
 def test_llm_request_carries_the_fixed_system_prompt_and_data_in_the_user_turn(citing_server, llm_answer):
     assert len(citing_server.requests) == 1
-    path, body = citing_server.requests[0]
+    path, _, body = citing_server.requests[0]
     assert path == "/v1/chat/completions"
     assert body["model"] == "llama3.1"
     system, user = body["messages"]
@@ -172,7 +111,7 @@ def test_llm_request_carries_the_fixed_system_prompt_and_data_in_the_user_turn(c
 
 
 def test_llm_answer_keeps_valid_citations_and_strips_invented_ones(llm_answer, citing_server):
-    valid = first_entity_id(citing_server.requests[0][1]["messages"])
+    valid = first_entity_id(citing_server.requests[0][2]["messages"])
     assert llm_answer.mode == "llm"
     assert llm_answer.text == f"Several heads attend in parallel [Data: Entities ({valid})]."
     assert str(INVENTED) not in llm_answer.text
@@ -193,7 +132,7 @@ def test_llm_down_falls_back_to_extractive_quickly(engine, fixture_settings):
 
 
 def test_llm_hanging_times_out_and_falls_back(engine, fixture_settings):
-    hanging = FakeOpenAI(lambda m: "too late", delay_s=8 * TIMEOUT_S)
+    hanging = FakeLLM("hang", reply=lambda m: "too late", delay_s=8 * TIMEOUT_S)
     try:
         slow = QAEngine(with_completion_model(fixture_settings, api_base=hanging.api_base), engine.index)
         started = time.perf_counter()
@@ -231,7 +170,7 @@ def test_cli_with_llm_down_answers_without_a_traceback(capsys, tmp_path, fixture
 
 
 def test_llm_empty_reply_falls_back(engine, fixture_settings):
-    empty = FakeOpenAI(lambda m: "   ")
+    empty = FakeLLM(reply=lambda m: "   ")
     try:
         answer = QAEngine(with_completion_model(fixture_settings, api_base=empty.api_base), engine.index).ask(QUESTION)
     finally:
