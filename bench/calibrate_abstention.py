@@ -1,10 +1,10 @@
 """Where the extractive answerer's abstention threshold comes from.
 
-For every dev question, the score of the best evidence sentence (the question's
-cross-attention over it, mixed with its record's reranker score): answerable questions
-must land above `qa_engine.answer.ABSTAIN_BELOW`, off-corpus ones below.
+For every dev and held-out question, the score of the best evidence sentence (see
+`qa_engine.answer._match`): answerable questions must land above
+`qa_engine.answer.ABSTAIN_BELOW`, off-corpus ones below.
 
-    .venv/bin/python bench/calibrate_abstention.py [INDEX_DIR] [QUESTIONS.jsonl]
+    .venv/bin/python bench/calibrate_abstention.py [INDEX_DIR] [QUESTIONS.jsonl ...]
 """
 
 import json
@@ -21,12 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     index = sys.argv[1] if len(sys.argv) > 1 else ROOT / "index" / "default"
-    questions = Path(sys.argv[2] if len(sys.argv) > 2 else ROOT / "bench" / "dev_questions.jsonl")
+    files = [Path(f) for f in sys.argv[2:]] or [ROOT / "bench" / "dev_questions.jsonl", ROOT / "bench" / "heldout_questions.jsonl"]
     engine = QAEngine.load(index)
     qa = engine.settings.qa
     scores = {True: [], False: []}
-    for line in questions.read_text().splitlines():
-        q = json.loads(line)
+    for q in (json.loads(line) for f in files for line in f.read_text().splitlines()):
         query = engine.encode_question(q["question"])
         candidates = local_search(engine.index, engine.graph, query, qa.top_k_entities, qa.top_k_text_units)
         packed = pack(engine.index, candidates, engine.reranker.scores(engine.index, engine.graph, query, candidates), qa.max_context_tokens)

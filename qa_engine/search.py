@@ -13,10 +13,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from qa_engine.embeddings import TokenEncoding
 from qa_engine.index_store import IndexData
-from qa_engine.sentences import successors
+from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
 _STOPWORDS = frozenset(
@@ -91,9 +92,26 @@ class Graph:
         self.units_of = [[unit_row[u] for u in ids if u in unit_row] for ids in entities["text_unit_ids"]]
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
         self.idf = inverse_document_frequency(index.text_units["text"].tolist())
-        self.next_sentence = successors(index.text_units["text"].tolist())
+        documents = index.documents["text"].fillna("").tolist()
+        self.next_sentence = successors(documents)
+        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)))
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
+
+
+def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str]) -> list[list[tuple[int, int, str]]]:
+    """Per text unit: (start, end, whole sentence) for every sentence it holds part of."""
+    texts = units["text"].fillna("").tolist()
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for row, document in enumerate(units["document_id"]):
+        rows_of[document].append(row)
+    found = {}
+    for document, rows in rows_of.items():
+        whole = unit_sentences(document_text.get(document, ""), [texts[r] for r in rows])
+        # not verbatim pieces of their document: each unit's own sentences, as cut
+        whole = whole or [[(a, b, normalize(texts[r][a:b])) for a, b in sentence_spans(texts[r])] for r in rows]
+        found.update(zip(rows, whole, strict=True))
+    return [found[r] for r in range(len(texts))]
 
 
 def local_search(index: IndexData, graph: Graph, query: Query, k_entities: int = 10, k_text_units: int = 8) -> list[Candidate]:

@@ -1,25 +1,37 @@
 """Sentences of indexed text: where they are, which ones state something, which follows which.
 
 The extractive answerer quotes sentences; tutorials also hold exercises, questions and
-fragments cut at chunk borders, which are not answers to anything.
+fragments, which are not answers to anything. Sentences are whole as their document has
+them: the chunker cuts passages anywhere, a quote never ends where a chunk does.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z$\\])")
+_DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
-    r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall|Let's|Note that)\b)"
+    r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall|Let's|Note that|Hint)\b)"
 )
 
 
 def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
-    """Sentences as character spans; blank lines and headings (short unpunctuated lines) end one."""
-    spans = []
+    """Sentences as character spans; blank lines and headings (short unpunctuated lines) end one.
+
+    A displayed formula ($$...$$ on its own lines) belongs to the unfinished sentence before it
+    ("... computed as follows:"), as it does in the writer's grammar."""
+    spans: list[tuple[int, int]] = []
     for block in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text[start_at:]):
         offset = start_at + block.start()
         body = block.group(0)
+        if _DISPLAY_MATH.fullmatch(body):
+            last = spans[-1] if spans else None
+            if last and text[last[1] - 1] not in ".!?" and not text[last[1] : offset].strip():
+                spans[-1] = (last[0], offset + len(body))
+            continue
         first, _, rest = body.partition("\n")
         if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")):
             offset += len(first) + 1
@@ -35,16 +47,35 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
+def unit_sentences(document: str, units: list[str]) -> list[list[tuple[int, int, str]]] | None:
+    """For each chunk of `document`: the sentences it holds part of, as (start, end) of that
+    part in the chunk and the whole sentence. None when a chunk is not a verbatim piece of
+    the document (an index chunked another way): then chunks stand on their own."""
+    spans = sentence_spans(document)
+    starts = [a for a, _ in spans]
+    found, at = [], 0
+    for unit in units:
+        offset = document.find(unit, at)
+        if offset < 0 and (offset := document.find(unit)) < 0:
+            return None
+        at, end = offset + 1, offset + len(unit)
+        first = max(bisect.bisect_right(starts, offset) - 1, 0)
+        held = itertools.takewhile(lambda span: span[0] < end, spans[first:])
+        found.append([(max(a, offset) - offset, min(b, end) - offset, normalize(document[a:b])) for a, b in held if b > offset])
+    return found
+
+
 def normalize(sentence: str) -> str:
     return " ".join(sentence.split())
 
 
 def is_claim(sentence: str) -> bool:
-    """A statement, not an exercise, a question, a fragment cut mid-sentence or mid-formula."""
+    """A statement, not an exercise, a question, a fragment cut mid-sentence or mid-formula,
+    nor a lead-in ("... as follows:") whose code or table the corpus text no longer has."""
     dollars = sentence.replace("\\$", "")
     display = dollars.count("$$")
     unbalanced_math = display % 2 == 1 or (dollars.count("$") - 2 * display) % 2 == 1
-    return not sentence.endswith("?") and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math
+    return not sentence.endswith(("?", ":")) and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math
 
 
 def successors(texts: list[str]) -> dict[str, str]:

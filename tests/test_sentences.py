@@ -1,6 +1,6 @@
 """Which corpus sentences the extractive answerer may quote, and what follows them."""
 
-from qa_engine.sentences import is_claim, normalize, sentence_spans, successors
+from qa_engine.sentences import is_claim, normalize, sentence_spans, successors, unit_sentences
 
 PASSAGE = """Multi-Head Attention
 In practice, we may want the model to combine knowledge from different behaviors of the same
@@ -33,3 +33,37 @@ def test_exercises_questions_fragments_and_cut_formulas_are_not_claims():
     assert not is_claim("Why are memory requirements high for long sequences?")
     assert not is_claim("of the multi-head attention is that it is permutation-equivariant.")
     assert not is_claim("Given a query $q$, each head is computed as $$h_i = f(W q")
+    assert not is_claim("Using tanh as the activation function, we implement additive attention as follows:")
+    assert not is_claim("Hint: we will later see that this is closely related to dot product attention.")
+
+
+DERIVATION = """In math, we calculate the dot product attention as follows:
+
+$$\\text{Attention}(Q,K,V)=\\text{softmax}(QK^T/\\sqrt{d_k})V$$
+
+The matrix multiplication performs the dot product for every pair of queries and keys.
+
+The result is a matrix of attention logits for every pair of elements.
+
+$$x = 1$$"""
+
+
+def test_a_displayed_formula_completes_the_sentence_that_introduces_it():
+    sentences = [normalize(DERIVATION[a:b]) for a, b in sentence_spans(DERIVATION)]
+    assert sentences[0].startswith("In math, we calculate") and sentences[0].endswith("\\sqrt{d_k})V$$")
+    assert is_claim(sentences[0])
+    assert successors([DERIVATION])[sentences[0]].startswith("The matrix multiplication")
+    # after a finished sentence a formula stands alone, not glued to it
+    assert sentences[-1] == "The result is a matrix of attention logits for every pair of elements."
+
+
+def test_chunks_cut_mid_sentence_still_quote_whole_sentences():
+    document = PASSAGE
+    cut = document.index("different representation") + 5  # a chunk border inside the second sentence
+    chunks = [document[:cut], document[cut - 20 :]]
+    first, second = unit_sentences(document, chunks)
+    whole = "Multi-head attention combines knowledge of the same attention pooling via different representation subspaces."
+    assert first[-1][2] == whole and first[-1][1] == len(chunks[0])  # the part inside ends at the border
+    assert second[0][2] == whole and second[0][0] == 0
+    assert chunks[1][second[1][0] : second[1][1]] == "Each head is computed as $h_i = f(W_i q)$ for every head."
+    assert unit_sentences(document, ["text that is not in the document"]) is None
