@@ -48,7 +48,7 @@ def query_weights(text: str, spans: np.ndarray, idf: dict[str, float]) -> np.nda
         word = next((w for s, e, w in words if s <= start < e), None)
         if word is not None and word not in _STOPWORDS:
             weights[i] = idf.get(word, top)
-    return weights if weights.sum() else np.ones(len(spans), dtype=np.float32)
+    return weights  # all zero for a question of stopwords only ("a"): nothing in it to match
 
 
 def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
