@@ -1,6 +1,7 @@
 """`qa-engine eval`: four methods on the fixture index, metrics in range, the CLI's table and JSON."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,16 @@ def test_helpers():
     assert not mentions_all("variance only [Data: Sources (1)]", [["variance"], ["sources"]])
     assert first_hit(["a.md", "b.md", "b.md"], ["b.md"]) == 2
     assert first_hit(["a.md"], ["b.md"]) is None
+
+
+@pytest.mark.parametrize("name", ["dev_questions.jsonl", "heldout_questions.jsonl"])
+def test_shipped_question_sets_read_and_name_real_corpus_files(name):
+    """The bench sets score sources by path: a renamed corpus file would silently score 0."""
+    root = Path(__file__).resolve().parents[1]
+    questions = read_questions(root / "bench" / name)
+    assert len({q.id for q in questions}) == len(questions) >= 18
+    assert any(not q.answerable for q in questions)
+    for q in questions:
+        assert (q.answerable and q.must_mention and q.sources) or not (q.answerable or q.sources), q.id
+        for source in q.sources:
+            assert (root / "corpus" / source).is_file(), (q.id, source)
