@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -122,18 +121,6 @@ def settings_file(folder: Path, corpus: Path, index: Path, **qa) -> Path:
     path = folder / "settings.yaml"
     path.write_text(yaml.safe_dump(values), encoding="utf-8")
     return path
-
-
-def copy_index(index: Path, root: Path, name: str = "default") -> Path:
-    """A private copy of a built index as the indexer lays it out: root/index/<name> is a
-    relative link to root/index/.builds/<build>; returns the link."""
-    source = Path(index).resolve()
-    builds = root / "index" / ".builds"
-    builds.mkdir(parents=True)
-    shutil.copytree(source, builds / source.name)
-    link = root / "index" / name
-    link.symlink_to(Path(".builds") / source.name)
-    return link
 
 
 def files_under(folder: Path) -> list[Path]:
