@@ -46,6 +46,7 @@ def test_questions_parse_and_meet_the_counts(docs):
     assert len(answerable) >= 32
     assert sum(not q.answerable for q in questions) >= 4
     assert {raw[q.id]["kind"] for q in questions} <= KINDS
+    assert {raw[q.id].get("evidence", "prose") for q in questions} <= {"prose", "code"}
     assert Counter(raw[q.id]["kind"] for q in questions).keys() >= {"number", "who", "yesno"}
     multi = [q for q in answerable if raw[q.id]["kind"] in {"compare", "multihop"} and len(set(q.sources)) >= 2]
     assert len(multi) >= 10
