@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,13 @@ from qa_engine.evaluate import read_questions
 ROOT = Path(__file__).resolve().parents[1]
 SET = ROOT / "bench" / "external"
 DOCS = SET / "docs"
+_FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```[^\n]*$", re.S | re.M)
 KINDS = {"definition", "why", "how", "compare", "list", "number", "who", "yesno", "multihop"}
+
+
+def _prose(text: str) -> str:
+    """The text outside fenced code blocks, without emphasis stars, lower case."""
+    return _FENCE.sub(" ", text).replace("*", "").lower()
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -64,6 +71,18 @@ def test_must_mention_groups_come_from_the_source_documents(docs):
             assert any(alt.lower() in text for alt in group), (q.id, group)
 
 
+def test_questions_not_marked_code_are_answered_in_prose(docs):
+    raw = {q["id"]: q for q in _jsonl(SET / "questions.jsonl")}
+    for q in read_questions(SET / "questions.jsonl"):
+        if raw[q.id].get("evidence") == "code":
+            continue
+        prose = {s: _prose(docs[s]) for s in q.sources}
+        for group in q.must_mention:
+            assert any(alt.lower() in " ".join(prose.values()) for alt in group), (q.id, group)
+        for source, text in prose.items():  # every source of a multi-document question adds a fact
+            assert len(prose) == 1 or any(alt.lower() in text for g in q.must_mention for alt in g), (q.id, source)
+
+
 def test_key_terms_occur_in_their_documents(docs):
     terms = _jsonl(SET / "key_terms.jsonl")
     assert len(terms) >= 60
@@ -78,4 +97,6 @@ def test_key_terms_occur_in_their_documents(docs):
             assert name in docs, (t["term"], name)
             assert any(n in docs[name].lower() for n in names), (t["term"], name)
             per_doc[name] += 1
+            in_prose = any(n in _prose(docs[name]) for n in names)
+            assert in_prose != (name in t.get("code_only_documents", [])), (t["term"], name)
     assert all(per_doc[name] >= 2 for name in docs), per_doc
