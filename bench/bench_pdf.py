@@ -1,0 +1,143 @@
+"""PDF ingestion benchmark: typeset paper-like PDFs from known text, read them back, score.
+
+    bash bench/setup_latex.sh            # once: Debian's texlive (pdflatex), not needed by the tests
+    .venv/bin/python bench/bench_pdf.py  # [--papers 4] [--out /tmp/qa_bench_pdf]
+
+For each reader (plain pypdf, which ingestion used before; plain pypdfium2; ours, qa_engine.pdf)
+and each paper: body sentences (running text, >= 8 words, no math) found intact, reading
+order of the found ones (longest in-order run / found), and what broke the others: a running
+header, a page number or a line-end hyphen inside the sentence (the sentence reads intact
+once that is taken out). Also reference entries left in the text and seconds per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from bisect import bisect_left
+from pathlib import Path
+
+from _common import ROOT, machine, now
+
+sys.path.insert(0, str(ROOT / "bench"))
+from latex_papers import is_scored, make_paper, plain  # noqa: E402
+
+
+def typeset(paper, folder: Path) -> Path:
+    (folder / f"{paper.name}.tex").write_text(paper.tex, encoding="utf-8")
+    for _ in range(2):  # twice: page references and headers settle
+        done = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{paper.name}.tex"],
+            cwd=folder, capture_output=True, text=True,
+        )
+        if done.returncode:
+            sys.exit(f"pdflatex failed on {paper.name}.tex in {folder}:\n{done.stdout[-2000:]}")
+    return folder / f"{paper.name}.pdf"
+
+
+def read_pypdf(raw: bytes) -> str:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return "\n\n".join(page.extract_text() or "" for page in PdfReader(BytesIO(raw)).pages)
+
+
+def read_pypdfium2(raw: bytes) -> str:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(raw)
+    text = "\n\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    document.close()
+    return text.replace("\r\n", "\n")
+
+
+def read_ours(raw: bytes) -> str:
+    from qa_engine.pdf import read_pdf
+
+    return read_pdf(raw).text
+
+
+READERS = {"pypdf": read_pypdf, "pypdfium2": read_pypdfium2, "ours": read_ours}
+
+
+def flat(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def score(paper, text: str) -> dict:
+    sentences = [plain(s) for s in paper.body if is_scored(s)]
+    found_text = flat(text)
+    positions = [found_text.find(s) for s in sentences]
+    found = [p for p in positions if p >= 0]
+
+    def gained(fixed: str) -> int:
+        fixed = flat(fixed)
+        return sum(1 for s, p in zip(sentences, positions) if p < 0 and s in fixed)
+
+    header = re.escape(paper.header)
+    return {
+        "sentences": len(sentences),
+        "intact": len(found),
+        "in_order": _longest_increasing(found),
+        "header": gained(re.sub(rf"\s*{header}\s*\d*\s*", " ", text)),
+        "page_number": gained(re.sub(r"\d+", " ", text)),  # body sentences hold no digits
+        "hyphen": gained(re.sub(r"(\w)[-\ufffe\u2010\xad]\s*(\w)", r"\1\2", text)),
+        "headers_left": len(re.findall(header, text)),
+        "references_left": sum(1 for r in paper.references if flat(r)[-60:] in found_text),
+    }
+
+
+def _longest_increasing(values: list[int]) -> int:
+    tails: list[int] = []
+    for v in values:
+        i = bisect_left(tails, v)
+        tails[i:i + 1] = [v]
+    return len(tails)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--papers", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/qa_bench_pdf"), help="where the PDFs are typeset")
+    args = parser.parse_args()
+    if not shutil.which("pdflatex"):
+        sys.exit("pdflatex not found: run `bash bench/setup_latex.sh` first (Debian's texlive)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    papers = [make_paper(i) for i in range(args.papers)]
+    pdfs = [typeset(p, args.out).read_bytes() for p in papers]
+    import pypdfium2 as pdfium
+
+    pages = sum(len(pdfium.PdfDocument(raw)) for raw in pdfs)
+    print(f"{now()}, {machine()}")
+    print(f"{len(papers)} two-column papers, {pages} pages, typeset in {args.out}\n")
+    keys = ["sentences", "intact", "in_order", "header", "page_number", "hyphen", "headers_left", "references_left"]
+    print("| reader | body sentences intact | in order (of intact) | broken by header / page number / hyphen "
+          "| running headers left | reference entries in text | ms / page |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, read in READERS.items():
+        totals = dict.fromkeys(keys, 0)
+        started = time.perf_counter()
+        texts = [read(raw) for raw in pdfs]
+        elapsed = time.perf_counter() - started
+        per_paper = []
+        for paper, text in zip(papers, texts, strict=True):
+            result = score(paper, text)
+            per_paper.append(f"{result['intact'] / result['sentences']:.1%}")
+            for k in keys:
+                totals[k] += result[k]
+        t = totals
+        print(
+            f"| {name} | {t['intact'] / t['sentences']:.1%} ({t['intact']}/{t['sentences']}; {', '.join(per_paper)}) "
+            f"| {t['in_order'] / max(t['intact'], 1):.1%} | {t['header']} / {t['page_number']} / {t['hyphen']} "
+            f"| {t['headers_left']} | {t['references_left']} | {1000 * elapsed / pages:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
