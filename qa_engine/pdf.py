@@ -18,6 +18,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -85,8 +86,8 @@ class _Block:
 # ---------------------------------------------------------------- reading
 
 
-def read_pdf(raw: bytes) -> Paper:
-    """The paper in a PDF's bytes; UnreadablePDF says why there is none."""
+def read_pdf(raw: bytes, clean: Callable[[str], str] = str) -> Paper:
+    """The paper in a PDF's bytes, `clean` applied to each line; UnreadablePDF says why there is none."""
     if b"%PDF-" not in raw[:1024]:
         raise UnreadablePDF("not a valid PDF (no %PDF header)")
     try:
@@ -96,9 +97,9 @@ def read_pdf(raw: bytes) -> Paper:
             raise UnreadablePDF("encrypted PDF: needs a password; save an unencrypted copy to index it") from exc
         raise UnreadablePDF(f"not a valid PDF ({exc}): the file is damaged; re-save or re-download it") from exc
     try:
-        pages = [_page_lines(document[i], i + 1) for i in range(len(document))]
+        pages = [_page_lines(document[i], i + 1, clean) for i in range(len(document))]
         meta_title = " ".join(str(document.get_metadata_value("Title") or "").split())
-    except pdfium.PdfiumError as exc:
+    except Exception as exc:  # a damaged page can fail in many ways; all mean the same to the user
         raise UnreadablePDF(f"not a valid PDF ({exc}): the file is damaged; re-save or re-download it") from exc
     finally:
         document.close()
@@ -120,7 +121,7 @@ def _xref_ok(raw: bytes) -> bool:
     return raw[start : start + 4] == b"xref" or re.match(rb"\s*\d+\s+\d+\s+obj", raw[start : start + 40]) is not None
 
 
-def _page_lines(page, number: int) -> list[_Line]:
+def _page_lines(page, number: int, clean: Callable[[str], str]) -> list[_Line]:
     """Characters grouped into lines by baseline, in PDFium's order (content stream order)."""
     textpage = page.get_textpage()
     try:
@@ -135,10 +136,10 @@ def _page_lines(page, number: int) -> list[_Line]:
             box = textpage.get_charbox(i)
             size = pdfium_c.FPDFText_GetFontSize(textpage, i)
             if chars and char != " " and _new_line(chars, box, size):
-                lines.extend(_line(chars, number))
+                lines.extend(_line(chars, number, clean))
                 chars = []
             chars.append((char, box, size))
-        lines.extend(_line(chars, number))
+        lines.extend(_line(chars, number, clean))
     finally:
         textpage.close()
         page.close()
@@ -155,7 +156,7 @@ def _new_line(chars, box, size) -> bool:
     return box[0] < last_box[0] - 4 * size  # next column or next line at the same height
 
 
-def _line(chars, page: int) -> list[_Line]:
+def _line(chars, page: int, clean: Callable[[str], str]) -> list[_Line]:
     """One line from its characters; superscript footnote marks after punctuation dropped."""
     glyphs = [c for c in chars if c[0] != " "]
     if not glyphs:
@@ -180,17 +181,17 @@ def _line(chars, page: int) -> list[_Line]:
         cell.append(char)
         previous = box
     cells.append("".join(cell).strip())
-    clean = _normalize("".join(text))
-    if not clean:
+    line_text = _normalize(clean("".join(text)))
+    if not line_text:
         return []
     return [_Line(
-        clean,
+        line_text,
         min(c[1][0] for c in glyphs),
         max(c[1][2] for c in glyphs),
         max(c[1][3] for c in glyphs),
         base,
         size,
-        [_normalize(c) for c in cells if c.strip()],
+        [_normalize(clean(c)) for c in cells if c.strip()],
         page,
     )]
 
@@ -399,10 +400,9 @@ def _running_text(blocks: list[_Block], words: Counter):
         elif block.kind == "aside":
             waiting.append(block)
         else:
-            continues = paragraph and (
-                not paragraph[-1].text.endswith(_SENTENCE_END)
-                or (not block.indented and (block.column_top or bool(waiting)))
-            )
+            interrupted = block.column_top or bool(waiting)  # by a column or page end, a float, a footnote
+            ended = paragraph and paragraph[-1].text.endswith(_SENTENCE_END) and block.indented
+            continues = paragraph and interrupted and not ended
             if not continues:
                 close()
             paragraph.extend(block.lines)
