@@ -39,6 +39,18 @@ class SourceDocument:
     references: tuple[str, ...] = ()  # the bibliography, kept out of `text`
 
 
+def paper_record(document: SourceDocument) -> dict:
+    """What documents.raw_data keeps of a paper beside its text (empty for other formats):
+    page offsets as two lists, so the parquet column stays plain lists of integers."""
+    return {
+        "page_offsets": [offset for offset, _ in document.pages],
+        "page_numbers": [page for _, page in document.pages],
+        "authors": list(document.authors),
+        "abstract": document.abstract,
+        "references": list(document.references),
+    }
+
+
 @dataclass(frozen=True)
 class IngestIssue:
     path: str

@@ -14,6 +14,7 @@ characters -> lines -> columns and blocks -> running text, with
 
 from __future__ import annotations
 
+import bisect
 import re
 import statistics
 import unicodedata
@@ -444,3 +445,30 @@ def _is_real_title(title: str) -> bool:
         and not lowered.startswith("microsoft word")
         and not re.search(r"\.(pdf|docx?|tex|dvi|odt)$", lowered)
     )
+
+
+# ---------------------------------------------------------------- pages of text units
+
+
+def text_unit_pages(documents, text_units) -> dict[str, tuple[int, ...]]:
+    """Text unit id -> the pages it spans, for documents whose raw_data has page offsets
+    (PDFs): each chunk is found verbatim in its document, in chunk order (graphrag's chunker
+    cuts the text without changing it). A chunk not found (another chunker) has no entry."""
+    pages: dict[str, tuple[int, ...]] = {}
+    starts = {
+        doc_id: (list(raw["page_offsets"]), list(raw["page_numbers"]), text)
+        for doc_id, raw, text in zip(documents["id"], documents["raw_data"], documents["text"], strict=True)
+        if isinstance(raw, dict) and raw.get("page_offsets") is not None and len(raw["page_offsets"])
+    }
+    units = text_units[text_units["document_id"].isin(starts)].sort_values("human_readable_id")
+    at: dict[str, int] = {}
+    for unit_id, doc_id, chunk in zip(units["id"], units["document_id"], units["text"], strict=True):
+        offsets, numbers, text = starts[doc_id]
+        begin = text.find(chunk, at.get(doc_id, 0))
+        if begin < 0 and (begin := text.find(chunk)) < 0:
+            continue
+        at[doc_id] = begin + 1
+        first = max(bisect.bisect_right(offsets, begin) - 1, 0)
+        last = max(bisect.bisect_right(offsets, begin + len(chunk) - 1) - 1, first)
+        pages[unit_id] = tuple(dict.fromkeys(int(n) for n in numbers[first : last + 1]))
+    return pages
