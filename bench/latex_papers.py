@@ -165,8 +165,11 @@ def make_paper(index: int, pages_hint: int = 9) -> Paper:
     for k in range(12):
         names = ", ".join(f"{rng.choice(FIRST)[0]}. {rng.choice(LAST)}" for _ in range(rng.randint(1, 3)))
         references.append(f"{names}. {w.sentence()[:-1].title()}. {rng.choice(VENUES)}, {rng.randint(2014, 2025)}.")
+    # numbered [1] labels, or author-year labels for the fourth layout
+    labels = [f"[{r.split('.')[1].split(',')[0].strip()} {r.rstrip('.').split()[-1]}]" if index % 4 == 3 else ""
+              for r in references]
     bibliography = "\\begin{thebibliography}{99}\n" + "".join(
-        f"\\bibitem{{r{k}}} {r}\n" for k, r in enumerate(references)) + "\\end{thebibliography}\n"
+        f"\\bibitem{label}{{r{k}}} {r}\n" for k, (label, r) in enumerate(zip(labels, references))) + "\\end{thebibliography}\n"
 
     styles = [
         # header and page number together at the top
@@ -178,10 +181,12 @@ def make_paper(index: int, pages_hint: int = 9) -> Paper:
         "\\usepackage{fancyhdr}\\pagestyle{fancy}\\fancyhf{}\\rhead{" + header + "}\\rfoot{\\thepage}",
     ]
     fonts = ["", "\\usepackage{times}", "\\usepackage{palatino}"]
+    # the fourth layout: paragraphs set apart by space, not indentation
+    paragraphs = "\\usepackage{parskip}" if index % 4 == 3 else ""
     and_authors = " \\and ".join(authors)
     source = (
         "\\documentclass[10pt,twocolumn]{article}\n\\usepackage[margin=0.8in]{geometry}\n"
-        f"{fonts[index % len(fonts)]}\n{styles[index % len(styles)]}\n"
+        f"{fonts[index % len(fonts)]}\n{paragraphs}\n{styles[index % len(styles)]}\n"
         f"\\title{{{title}}}\n\\author{{{and_authors}}}\n\\date{{}}\n"
         "\\begin{document}\n\\maketitle\n\\thispagestyle{" + ("myheadings" if index % 3 == 0 else "fancy") + "}\n"
         "\\begin{abstract}\n" + " ".join(abstract) + "\n\\end{abstract}\n\n" + "\n".join(tex) + bibliography

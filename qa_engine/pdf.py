@@ -33,7 +33,8 @@ _AFTER_REFERENCES = re.compile(r"(?:[A-Z]\.?\s+\S|appendix|appendices|supplement
 _ABSTRACT = re.compile(r"abstract[.:—–-]?\s*", re.I)
 _CAPTION = re.compile(r"(?:fig\.|figure|table|algorithm|listing)\s*[A-Z]?\d+[.:]", re.I)
 _NUMBERED_HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|[A-Z]\.(?:\d+\.?)*)\s+[A-Z]\S*(?:\s+\S+){0,10}")
-_ENTRY_START = re.compile(r"(?=(?:^|\s)\[\d{1,3}\]\s)")
+_ENTRY_LABEL = re.compile(r"\[[^\[\]]{1,40}\]\s")
+_ENTRY_START = re.compile(r"(?:^|\s)(?=\[[^\[\]]{1,40}\]\s[A-Z])")
 _AFFILIATION = re.compile(
     r"@|\d|https?:|universit|institut|department|school|college|laborator|\blab\b|research|inc\.|corp|ltd",
     re.I,
@@ -123,38 +124,38 @@ def _xref_ok(raw: bytes) -> bool:
 
 
 def _page_lines(page, number: int, clean: Callable[[str], str]) -> list[_Line]:
-    """Characters grouped into lines by baseline, in PDFium's order (content stream order)."""
+    """Characters grouped into lines, in PDFium's order (content stream order): a glyph whose
+    baseline is off the line's by most of a line, or that jumps far back left, starts a new one."""
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
         text = textpage.get_text_range(0, count) if count else ""
         lines: list[_Line] = []
         chars: list[tuple[str, tuple[float, float, float, float], float]] = []
+        base = line_size = 0.0
+        last = None  # the line's last glyph box
         for i in range(min(count, len(text))):
             char = text[i]
             if char in "\r\n" or pdfium_c.FPDFText_IsGenerated(textpage, i) and char != " ":
                 continue
             box = textpage.get_charbox(i)
             size = pdfium_c.FPDFText_GetFontSize(textpage, i)
-            if chars and char != " " and _new_line(chars, box, size):
-                lines.extend(_line(chars, number, clean))
-                chars = []
+            if char != " ":
+                if last is not None and (
+                    abs(box[1] - base) > 0.6 * max(size, line_size) and abs(box[3] - last[3]) > 0.3 * size
+                    or box[0] < last[0] - 4 * size
+                ):
+                    lines.extend(_line(chars, number, clean))
+                    chars, line_size = [], 0.0
+                if size >= 0.85 * line_size:  # not a superscript or subscript: the line's baseline
+                    base, line_size = box[1], max(size, line_size)
+                last = box
             chars.append((char, box, size))
         lines.extend(_line(chars, number, clean))
     finally:
         textpage.close()
         page.close()
     return lines
-
-
-def _new_line(chars, box, size) -> bool:
-    """A character whose baseline is off the line's by most of a line, or that jumps back left."""
-    _, last_box, _ = next(c for c in reversed(chars) if c[0] != " ")
-    base = statistics.median(c[1][1] for c in chars[-8:] if c[0] != " ")
-    line_size = max(c[2] for c in chars[-8:])
-    if abs(box[1] - base) > 0.6 * max(size, line_size) and abs(box[3] - last_box[3]) > 0.3 * size:
-        return True
-    return box[0] < last_box[0] - 4 * size  # next column or next line at the same height
 
 
 def _line(chars, page: int, clean: Callable[[str], str]) -> list[_Line]:
@@ -255,9 +256,13 @@ def _blocks(page: list[_Line], body_size: float) -> list[_Block]:
     if min(sides["left"], sides["right"]) < 0.2 * len(page):
         for line in page:
             line.column = "full"
+    by_height = sorted(page, key=lambda line: -line.base)
+    for above, line in zip(by_height, by_height[1:]):  # a wide paragraph's short last line is wide too
+        if above.column == "full" and abs(line.x0 - above.x0) < line.size and above.base - line.base < 1.6 * line.size:
+            line.column = "full"
     ordered: list[_Line] = []
     segment: list[_Line] = []
-    for line in sorted(page, key=lambda line: -line.base):
+    for line in by_height:
         if line.column == "full":
             ordered += sorted(segment, key=lambda l: (l.column != "left", -l.base))
             ordered.append(line)
@@ -408,8 +413,15 @@ def _running_text(blocks: list[_Block], words: Counter):
                 close()
             paragraph.extend(block.lines)
     close()
-    entries = [e.strip() for r in references for e in _ENTRY_START.split(r) if e.strip()]
-    return "\n\n".join(parts), tuple(offsets), tuple(entries)
+    return "\n\n".join(parts), tuple(offsets), _entries(references)
+
+
+def _entries(blocks: list[str]) -> tuple[str, ...]:
+    """Reference entries: split at their labels ([3], [Vaswani 2017]) where the list has
+    them, so an entry broken by a column or page end is whole again; else one per block."""
+    if not any(_ENTRY_LABEL.match(b) for b in blocks):
+        return tuple(blocks)
+    return tuple(e.strip() for e in _ENTRY_START.split(" ".join(blocks)) if e.strip())
 
 
 def _joined(lines: list[_Line], words: Counter) -> str:
@@ -423,10 +435,10 @@ def _joined_with_pages(lines: list[_Line], words: Counter) -> tuple[str, list[tu
     page_starts: list[tuple[int, int]] = []
     for line in lines:
         text = line.text
-        if out.endswith(_HYPHENS) and re.match(r"[a-z]", text):
+        if out.endswith(_HYPHENS) and re.match(r"[A-Za-z]", text) and re.search(r"\w.$", out):
             head = re.search(r"[\w-]*$", out[:-1])[0]
             tail = re.match(r"[\w-]*", text)[0]
-            keep = words[f"{head}-{tail}".lower()] > words[f"{head}{tail}".lower()]
+            keep = text[0].isupper() or words[f"{head}-{tail}".lower()] > words[f"{head}{tail}".lower()]
             out = out[:-1] + ("-" if keep else "")
         elif out:
             out += " "
