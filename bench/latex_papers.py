@@ -185,7 +185,8 @@ def make_paper(index: int, pages_hint: int = 9) -> Paper:
     paragraphs = "\\usepackage{parskip}" if index % 4 == 3 else ""
     and_authors = " \\and ".join(authors)
     source = (
-        "\\documentclass[10pt,twocolumn]{article}\n\\usepackage[margin=0.8in]{geometry}\n"
+        f"\\documentclass[10pt,twocolumn]{{{'scrartcl' if index % 5 == 4 else 'article'}}}\n"
+        "\\usepackage[margin=0.8in]{geometry}\n"
         f"{fonts[index % len(fonts)]}\n{paragraphs}\n{styles[index % len(styles)]}\n"
         f"\\title{{{title}}}\n\\author{{{and_authors}}}\n\\date{{}}\n"
         "\\begin{document}\n\\maketitle\n\\thispagestyle{" + ("myheadings" if index % 3 == 0 else "fancy") + "}\n"

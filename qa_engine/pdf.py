@@ -20,7 +20,7 @@ import statistics
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -65,7 +65,6 @@ class _Line:
     text: str
     x0: float
     x1: float
-    top: float
     base: float
     size: float
     cells: list[str]  # the text split at wide gaps: table cells, author names
@@ -111,15 +110,16 @@ def read_pdf(raw: bytes, clean: Callable[[str], str] = str) -> Paper:
     if not paper.text:
         raise UnreadablePDF("PDF has no extractable text (scanned or image-only pages): run OCR on it first")
     damage = "broken cross-reference table (xref), read by PDFium's repair; re-save the PDF to fix it"
-    return paper if _xref_ok(raw) else Paper(**{**paper.__dict__, "damage": damage})
+    return paper if _xref_ok(raw) else replace(paper, damage=damage)
 
 
 def _xref_ok(raw: bytes) -> bool:
-    """Does the last `startxref` point at an xref table or an xref stream object?"""
-    found = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", raw[-2048:])
+    """Does the last `startxref` point at an xref table or an xref stream object?
+    (Offsets count from the %PDF header: some files have bytes before it.)"""
+    found = re.findall(rb"startxref\s+(\d+)", raw[-4096:])
     if not found:
         return False
-    start = int(found[1])
+    start = int(found[-1]) + raw.find(b"%PDF-")
     return raw[start : start + 4] == b"xref" or re.match(rb"\s*\d+\s+\d+\s+obj", raw[start : start + 40]) is not None
 
 
@@ -190,7 +190,6 @@ def _line(chars, page: int, clean: Callable[[str], str]) -> list[_Line]:
         line_text,
         min(c[1][0] for c in glyphs),
         max(c[1][2] for c in glyphs),
-        max(c[1][3] for c in glyphs),
         base,
         size,
         [_normalize(clean(c)) for c in cells if c.strip()],
