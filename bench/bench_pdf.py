@@ -146,6 +146,18 @@ def main() -> None:
             f"| {t['headers_left']} | {t['numbers_left']} | {t['references_left']} | {1000 * elapsed / pages:.0f} |"
         )
 
+    print("\n| paper (ours) | pages | title | authors | abstract | reference entries |")
+    print("| --- | ---: | --- | --- | --- | ---: |")
+    from qa_engine.pdf import read_pdf
+
+    for paper, raw in zip(papers, pdfs, strict=True):
+        read = read_pdf(raw)
+        abstract = flat(" ".join(paper.body[:5]))
+        print(f"| {paper.name} | {len(pdfium.PdfDocument(raw))} | {'right' if read.title == paper.title else repr(read.title)} "
+              f"| {'right' if list(read.authors) == paper.authors else repr(read.authors)} "
+              f"| {'right' if flat(read.abstract) == abstract else 'not found' if not read.abstract else 'wrong'} "
+              f"| {len(read.references)} of {len(paper.references)} |")
+
 
 if __name__ == "__main__":
     main()

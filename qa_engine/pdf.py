@@ -325,18 +325,21 @@ def _kind(block: _Block, body_size: float, column_width: float) -> str:
 
 
 def _front_matter(first_page: list[_Line], blocks: list[_Block], body_size: float, words: Counter):
-    """Title (the largest type on the first page), abstract (the text under `Abstract`, or
-    after `Abstract:`), authors (the name-like cells between the two)."""
+    """Title (the largest type on the first page, two words at least), abstract (the text
+    under `Abstract`, or after `Abstract:`), and, for a paper (both found), the authors: the
+    name-like cells between the two."""
     if not first_page:
         return "", (), ""
     top_size = max(line.size for line in first_page)
     title_lines = [line for line in first_page if top_size > 1.15 * body_size and abs(line.size - top_size) < 0.05]
     title = " ".join(line.text for line in sorted(title_lines, key=lambda line: -line.base))
+    if len(title.split()) < 2:  # a drop cap, a logo's letters
+        title, title_lines = "", []
     abstract: list[str] = []
     below: float | None = None  # the baseline the front matter ends at
     for block in (b for b in blocks if b.page == 1):
         text = _joined(block.lines, words)
-        if abstract and block.kind == "heading":
+        if below is not None and block.kind == "heading":
             break
         if below is not None:
             abstract.append(text)
@@ -345,9 +348,9 @@ def _front_matter(first_page: list[_Line], blocks: list[_Block], body_size: floa
         elif block.kind == "body" and (inline := re.match(r"abstract\s*[.:—–-]\s*", text, re.I)):
             below = block.lines[0].base + 1
             abstract.append(text[inline.end():])
-    if below is None:
-        below = max((b.lines[0].base for b in blocks if b.page == 1 and b.kind == "body"), default=0)
-    above = min((line.base for line in title_lines), default=max(line.base for line in first_page) + 1)
+    if below is None or not title_lines:
+        return title, (), " ".join(abstract)
+    above = min(line.base for line in title_lines)
     authors = [
         name.strip()
         for line in first_page
