@@ -207,8 +207,10 @@ def _normalize(text: str) -> str:
 
 
 def _assemble(pages: list[list[_Line]], meta_title: str) -> Paper:
-    lines = [line for page in pages for line in page]
-    body_size = Counter(round(line.size, 1) for line in lines for _ in line.text).most_common(1)[0][0]
+    sizes: Counter = Counter()
+    for line in (line for page in pages for line in page):
+        sizes[round(line.size, 1)] += len(line.text)
+    body_size = sizes.most_common(1)[0][0]  # of most characters
     pages = _without_furniture(pages)
     blocks = [block for page in pages for block in _blocks(page, body_size)]
     words = Counter(  # the document's spelling, from words not broken at a line end

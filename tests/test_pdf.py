@@ -33,6 +33,22 @@ def test_two_column_body_sentences_come_out_intact_and_in_order(paper):
     assert positions == sorted(positions)  # left column before right, page 1 before page 2
 
 
+def test_columns_are_read_left_then_right_whatever_order_they_were_drawn_in(tmp_path):
+    from pdf_papers import COLUMN, GUTTER, MARGIN, SENTENCES, wrap
+
+    pdf = canvas.Canvas(str(tmp_path / "reversed.pdf"))
+    halves = (" ".join(SENTENCES[:6]), " ".join(SENTENCES[6:12]))
+    for column in (1, 0):  # the right column first in the content stream
+        pdf.setFont("Times-Roman", 10)
+        for i, line in enumerate(wrap(halves[column], COLUMN)):
+            pdf.drawString(MARGIN + column * (COLUMN + GUTTER), 700 - 12 * i, line)
+    pdf.save()
+
+    text = read_pdf((tmp_path / "reversed.pdf").read_bytes()).text
+    positions = [text.find(sentence) for sentence in SENTENCES[:12]]
+    assert -1 not in positions and positions == sorted(positions), text
+
+
 def test_running_header_page_numbers_and_footnote_stay_out_of_sentences(paper):
     drawn, read = paper
     assert drawn.header not in read.text
