@@ -32,7 +32,7 @@ _REFERENCES = re.compile(r"(?:\d+\.?\s*)?(?:references|bibliography|works cited|
 _AFTER_REFERENCES = re.compile(r"(?:[A-Z]\.?\s+\S|appendix|appendices|supplementary)", re.I)
 _ABSTRACT = re.compile(r"abstract[.:—–-]?\s*", re.I)
 _CAPTION = re.compile(r"(?:fig\.|figure|table|algorithm|listing)\s*[A-Z]?\d+[.:]", re.I)
-_NUMBERED_HEADING = re.compile(r"(?:\d+(?:\.\d+)*\.?|[A-Z]\.(?:\d+\.?)*)\s+[A-Z]\S*(?:\s+\S+){0,10}")
+_NUMBERED_HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.(?:\d{1,2}\.?)*)\s+[A-Z]\S*(?:\s+\S+){0,8}")
 _ENTRY_LABEL = re.compile(r"\[[^\[\]]{1,40}\]\s")
 _ENTRY_START = re.compile(r"(?:^|\s)(?=\[[^\[\]]{1,40}\]\s[A-Z])")
 _AFFILIATION = re.compile(
@@ -287,8 +287,8 @@ def _blocks(page: list[_Line], body_size: float) -> list[_Block]:
             or previous.base < line.base
             or (indented and (previous.x1 < column_right[line.column] - 2 * line.size
                               or previous.text.endswith(_SENTENCE_END)))
-            or _is_heading_line(line, body_size)
-            or _is_heading_line(previous, body_size)
+            or _is_heading_line(line, body_size, column_edge[line.column], column_right[line.column])
+            or _is_heading_line(previous, body_size, column_edge[previous.column], column_right[previous.column])
         )
         if starts:
             top = previous is None or line.column != previous.column
@@ -296,28 +296,36 @@ def _blocks(page: list[_Line], body_size: float) -> list[_Block]:
         blocks[-1].lines.append(line)
         previous = line
     for block in blocks:
-        block.kind = _kind(block, body_size, column_right[block.lines[0].column] - column_edge[block.lines[0].column])
+        column = block.lines[0].column
+        block.kind = _kind(block, body_size, column_edge[column], column_right[column])
     return blocks
 
 
-def _is_heading_line(line: _Line, body_size: float) -> bool:
+def _is_heading_line(line: _Line, body_size: float, left: float, right: float) -> bool:
+    """Larger type, a section number, or (in body type) a short capitalized line at the
+    column's edge that ends no sentence ("Acknowledgments")."""
     text = line.text
     if _REFERENCES.fullmatch(text) or _ABSTRACT.fullmatch(text):
         return True
-    if text.endswith((".", ",", ";")) or len(text) > 90:
+    if text.endswith((".", ",", ";", "-", _SOFT_HYPHEN)) or len(text) > 90:
         return False
-    return line.size > 1.1 * body_size or bool(_NUMBERED_HEADING.fullmatch(text))
+    short = line.x1 - line.x0 < 0.6 * (right - left) and abs(line.x0 - left) < 0.5 * line.size
+    return (
+        line.size > 1.1 * body_size
+        or bool(_NUMBERED_HEADING.fullmatch(text))
+        or short and text[0].isupper() and len(text.split()) <= 8 and not text.endswith(_SENTENCE_END)
+    )
 
 
-def _kind(block: _Block, body_size: float, column_width: float) -> str:
+def _kind(block: _Block, body_size: float, left: float, right: float) -> str:
     first = block.lines[0]
-    if len(block.lines) <= 2 and all(_is_heading_line(line, body_size) for line in block.lines):
+    if len(block.lines) <= 2 and all(_is_heading_line(line, body_size, left, right) for line in block.lines):
         return "heading"
     if first.size < 0.92 * body_size or _CAPTION.match(first.text):
         return "aside"  # footnotes, captions, small print
     if all(len(line.cells) > 2 for line in block.lines):
         return "aside"  # a table
-    short = all(line.x1 - line.x0 < 0.6 * column_width for line in block.lines)
+    short = all(line.x1 - line.x0 < 0.6 * (right - left) for line in block.lines)
     if short and not block.lines[-1].text.endswith(_SENTENCE_END):
         return "aside"  # figure labels, display math
     return "body"

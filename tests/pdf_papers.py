@@ -19,6 +19,7 @@ MARGIN, GUTTER, SIZE, LEADING = 54, 18, 10, 12
 COLUMN = (WIDTH - 2 * MARGIN - GUTTER) / 2
 TOP, BOTTOM = HEIGHT - 90, 90
 BREAK_AT_HYPHEN = {"self-attention"}  # broken at its hyphen wherever it falls; written whole elsewhere
+THANKS = "We thank the anonymous reviewers and the members of our group for their careful reading of the draft."
 
 
 @dataclass
@@ -133,6 +134,8 @@ def draw_paper(path: Path, title: str, authors: list[str], abstract: list[str], 
                 state["y"] -= 60
                 lines(caption, gap=0)
                 state["y"] -= 8
+    lines("Acknowledgments", "Times-Bold", SIZE, gap=10)  # an unnumbered heading in body type
+    lines(THANKS)
     lines("References", "Times-Bold", 11, gap=10)
     for number, entry in enumerate(references, 1):
         lines(f"[{number}] {entry}", size=9)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pdf_papers import gated_attention_paper
+from pdf_papers import THANKS, gated_attention_paper
 from reportlab.pdfgen import canvas
 
 from qa_engine.ingest import ingest_corpus, read_document
@@ -56,6 +56,8 @@ def test_running_header_page_numbers_and_footnote_stay_out_of_sentences(paper):
     paragraphs = read.text.split("\n\n")
     assert drawn.footnote in paragraphs  # set apart, whole, not spliced into a sentence
     assert drawn.caption in paragraphs
+    heading = paragraphs.index("Acknowledgments")  # a heading in body type stands alone, before its text
+    assert paragraphs[heading + 1] == THANKS
 
 
 def test_line_end_hyphens_are_undone_unless_the_word_has_one(paper):
