@@ -81,6 +81,21 @@ def test_front_matter_and_references_are_read_apart(paper):
     assert "References" not in read.text.split("\n\n")
 
 
+def test_ligatures_come_out_as_letters(tmp_path):
+    import matplotlib
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont("DejaVu", str(Path(matplotlib.get_data_path(), "fonts/ttf/DejaVuSans.ttf"))))
+    pdf = canvas.Canvas(str(tmp_path / "ligatures.pdf"))
+    pdf.setFont("DejaVu", 11)
+    pdf.drawString(72, 700, "E\ufb03cient \ufb01ne-tuning of attention layers is the \ufb01rst step.")
+    pdf.save()
+
+    text = read_pdf((tmp_path / "ligatures.pdf").read_bytes()).text
+    assert text == "Efficient fine-tuning of attention layers is the first step."
+
+
 def test_pages_of_the_text(paper):
     drawn, read = paper
     assert [page for _, page in read.pages] == [1, 2]
