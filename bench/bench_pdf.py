@@ -1,7 +1,7 @@
 """PDF ingestion benchmark: typeset paper-like PDFs from known text, read them back, score.
 
     bash bench/setup_latex.sh            # once: Debian's texlive (pdflatex), not needed by the tests
-    .venv/bin/python bench/bench_pdf.py  # [--papers 4] [--out /tmp/qa_bench_pdf]
+    .venv/bin/python bench/bench_pdf.py  # [--papers 5] [--out /tmp/qa_bench_pdf]
 
 For each reader (plain pypdf, which ingestion used before; plain pypdfium2; ours, qa_engine.pdf)
 and each paper: body sentences (running text, >= 8 words, no math) found intact, reading
@@ -23,10 +23,8 @@ import unicodedata
 from bisect import bisect_left
 from pathlib import Path
 
-from _common import ROOT, machine, now
-
-sys.path.insert(0, str(ROOT / "bench"))
-from latex_papers import is_scored, make_paper, plain  # noqa: E402
+from _common import machine, now
+from latex_papers import is_scored, make_paper, plain
 
 
 def typeset(paper, folder: Path) -> Path:

@@ -29,7 +29,7 @@ _SOFT_HYPHEN = "\ufffe"  # PDFium's mark for a hyphen it saw at a line end
 _HYPHENS = ("-", "\u2010", "\xad", _SOFT_HYPHEN)
 _PAGE_NUMBER = re.compile(r"(?:page\s*)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?", re.I)
 _REFERENCES = re.compile(r"(?:\d+\.?\s*)?(?:references|bibliography|works cited|literature cited)", re.I)
-_AFTER_REFERENCES = re.compile(r"(?:[A-Z]\.?\s+\S|appendix|appendices|supplementary)", re.I)
+_AFTER_REFERENCES = re.compile(r"(?i:appendix|appendices|supplementary)\b|[A-Z](?:\.\d+)*\s+[A-Z][a-z]")  # "A Proofs"
 _ABSTRACT = re.compile(r"abstract[.:—–-]?\s*", re.I)
 _CAPTION = re.compile(r"(?:fig\.|figure|table|algorithm|listing)\s*[A-Z]?\d+[.:]", re.I)
 _NUMBERED_HEADING = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})*\.?|[A-Z]\.(?:\d{1,2}\.?)*)\s+[A-Z]\S*(?:\s+\S+){0,8}")
@@ -408,13 +408,15 @@ def _running_text(blocks: list[_Block], words: Counter):
 
     for block in blocks:
         text = _joined(block.lines, words)
-        if block.kind == "heading":
+        if block.kind == "heading" and _REFERENCES.fullmatch(text):
             close()
-            in_references = bool(_REFERENCES.fullmatch(text)) or (in_references and not _AFTER_REFERENCES.match(text))
-            if not in_references:
-                emit(text, [(0, block.page)])
-        elif in_references:
-            references.append(text)
+            in_references = True
+        elif in_references and not (block.kind == "heading" and _AFTER_REFERENCES.match(text)):
+            references.append(text)  # an entry's line can look like a heading
+        elif block.kind == "heading":
+            close()
+            in_references = False
+            emit(text, [(0, block.page)])
         elif block.kind == "aside":
             waiting.append(block)
         else:

@@ -19,6 +19,7 @@ MARGIN, GUTTER, SIZE, LEADING = 54, 18, 10, 12
 COLUMN = (WIDTH - 2 * MARGIN - GUTTER) / 2
 TOP, BOTTOM = HEIGHT - 90, 90
 BREAK_AT_HYPHEN = {"self-attention"}  # broken at its hyphen wherever it falls; written whole elsewhere
+APPENDIX = "The appendix repeats the long document experiment with twice as many attention heads per layer."
 THANKS = "We thank the anonymous reviewers and the members of our group for their careful reading of the draft."
 
 
@@ -139,6 +140,8 @@ def draw_paper(path: Path, title: str, authors: list[str], abstract: list[str], 
     lines("References", "Times-Bold", 11, gap=10)
     for number, entry in enumerate(references, 1):
         lines(f"[{number}] {entry}", size=9)
+    lines("A Additional Results", "Times-Bold", 11, gap=10)  # an appendix after the references
+    lines(APPENDIX, indent=SIZE)
     pdf.showPage()
     pdf.save()
     return drawn

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pdf_papers import THANKS, gated_attention_paper
+from pdf_papers import APPENDIX, THANKS, gated_attention_paper
 from reportlab.pdfgen import canvas
 
 from qa_engine.ingest import ingest_corpus, read_document
@@ -79,6 +79,7 @@ def test_front_matter_and_references_are_read_apart(paper):
     for entry in drawn.references:
         assert entry[:40] not in read.text
     assert "References" not in read.text.split("\n\n")
+    assert read.text.endswith(f"A Additional Results\n\n{APPENDIX}")  # the appendix after them is text
 
 
 def test_ligatures_come_out_as_letters(tmp_path):
