@@ -19,6 +19,7 @@ from graphrag.index.workflows.factory import PipelineFactory
 from graphrag_llm.embedding import LLMEmbedding, register_embedding
 
 from qa_engine import embeddings, token_store
+from qa_engine.authors import add_authors
 from qa_engine.extract import extract_graph
 from qa_engine.reports import build_community_reports
 from qa_engine.vector_store import FaissVectorStore
@@ -102,6 +103,8 @@ async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
     """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
     text_units = await context.output_table_provider.read_dataframe("text_units")
     entities, relationships = extract_graph(text_units)
+    documents = await context.output_table_provider.read_dataframe("documents")
+    entities, relationships = add_authors(entities, relationships, documents, text_units)
     # graphrag's convention (its LLM prompts, and cluster_graph, which upper-cases node names)
     entities["title"] = entities["title"].str.upper()
     relationships["source"] = relationships["source"].str.upper()
