@@ -250,8 +250,11 @@ def _normal(word: str) -> str:
 
 
 def _forms(word: str) -> set[str]:
+    """Spellings under which a corpus may use the word: lenient, so that a word is called
+    unknown only when no inflection of it occurs ("scores" is known where "scoring" is)."""
     lowered = word.lower()
-    return {lowered, lowered.replace("-", ""), _normal(lowered), _normal(lowered.replace("-", ""))}
+    forms = {lowered, lowered.replace("-", "")}
+    return forms | {re.sub(r"(?<=\w{3})(?:ing|ed|es|s|e)$", "", f) for f in forms}
 
 
 def _phrase_pattern(phrase: str) -> str:
