@@ -33,9 +33,12 @@ ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 FIRST_WITHIN = 0.9  # a sentence with the form of an answer goes first if it scores at least this fraction of the best
+STRICT_FORMS = ("number", "who", "list")  # kinds only a sentence of that form answers: any relevant one goes first
+_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
 _WORD = re.compile(r"[a-z0-9]+")
+_WORDS = re.compile(r"[\w-]+")
 _NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
 _FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
@@ -62,6 +65,7 @@ class _Sentence:
     score: float
     packed: Packed
     vector: np.ndarray  # mean-pooled token vectors, unit length
+    tokens: np.ndarray  # its token vectors, to match it again against part of the question
 
 
 def abstention(question: str) -> str:
@@ -75,6 +79,10 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
         return Draft(abstention(question.text), abstained=True)
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
+    names = _named(question)
+    if question.kind != "yes/no" and names and all(w in question.unknown for w in names):
+        # a fact asked about things the corpus never names: whatever it says is about something else
+        return Draft(f"{abstention(question.text)} {_not_mentioned(question, missing)}.", abstained=True)
     if missing:  # what the evidence says is about the rest of the question: match that
         sentences = _scored_sentences(index, graph, question.without(missing), packed)
     lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences)]
@@ -90,20 +98,21 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> lis
     if question.kind == "compare":
         for term in question.terms:
             part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
-            text = _join(part.text, _following(graph, part.text, WINDOW)) if part else f"the evidence found says nothing about {term.label}."
+            text = _quote(graph, part.text, WINDOW) if part else f"the evidence found says nothing about {term.label}."
             chosen.append((term.label, part, text))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
-    near = (s for s in pool if s.score >= FIRST_WITHIN * sentences[0].score and question.satisfied_by(s.text))
+    floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
+    near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
     first = next(near, None) if not chosen else None
     if first is not None:
-        pool.remove(first)
-        chosen.append(("", first, _join(first.text, _following(graph, first.text, WINDOW_FIRST))))
+        pool = [s for s in pool if s is not first]
+        chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST)))
     while pool and len(chosen) < MAX_SENTENCES:
         vectors = [c.vector for _, c, _ in chosen if c is not None]
         sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ v) for v in vectors), default=0.0))
         pool.remove(sentence)
         window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
-        text = _join(sentence.text, _following(graph, sentence.text, window))
+        text = _quote(graph, sentence.text, window)
         if not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
             chosen.append(("", sentence, text))
     return chosen
@@ -113,20 +122,29 @@ def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
     """Words of the question no evidence mentions: words the corpus never uses, and names
     (capitalized inside the question, acronyms, entities it links) that no evidence text has."""
     said = set().union(*(word_set(e.text) | word_set(e.title) for e in evidence)) if evidence else set()
-    names = [
+    names = _named(question)
+    return [w for w in dict.fromkeys([*question.unknown, *names]) if not word_set(w) <= said]
+
+
+def _named(question: Question) -> list[str]:
+    """Acronyms, capitalized words inside the question, words with digits: what it names."""
+    return [
         m.group(0) for m in _NAME.finditer(question.text)
         if m.group(0).lower() not in STOPWORDS and (m.start() > 0 or m.group(0).isupper() or any(c.isdigit() for c in m.group(0)))
     ]
-    return [w for w in dict.fromkeys([*question.unknown, *names]) if not word_set(w) <= said]
 
 
 def premise_sentence(question: Question, missing: list[str]) -> str:
     """"The indexed corpus does not mention SVD in connection with "compute attention scores"; ..." """
-    rest = [w for w in re.findall(r"[\w-]+", question.text) if w.lower() not in _FRAME and w not in missing]
-    unknown = [w for w in missing if w in question.unknown]
-    where = "The indexed corpus does not mention" if len(unknown) == len(missing) else "The evidence found does not mention"
+    rest = [w for w in _WORDS.findall(question.text) if w.lower() not in _FRAME and w not in missing]
     topic = f' in connection with "{" ".join(rest)}"' if rest else ""
-    return f"{where} {_listing(missing)}{topic}; what it says:"
+    return f"{_not_mentioned(question, missing)}{topic}; what it says:"
+
+
+def _not_mentioned(question: Question, missing: list[str]) -> str:
+    """Only a word the corpus never uses is one "the indexed corpus does not mention"."""
+    where = "The indexed corpus" if all(w in question.unknown for w in missing) else "The evidence found"
+    return f"{where} does not mention {_listing(missing)}"
 
 
 def best_sentence_score(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> float:
@@ -141,9 +159,11 @@ def _line(label: str, sentence: _Sentence | None, text: str, evidence: list[Evid
 
 def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:
     """The best sentence on one compared term: one on it alone if there is one, not one already quoted."""
+    own = {w.lower() for w in _WORDS.findall(term.label)}
+    part = question.without({w.lower() for o in question.terms for w in _WORDS.findall(o.label)} - own)  # this side's question
     naming = [s for s in sentences if s.score >= ABSTAIN_BELOW and _names_term(graph, s.text, term) and all(s is not t for t in taken)]
     alone = [s for s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    return (alone or naming or [None])[0]
+    return max(alone or naming, key=lambda s: sentence_match(part, s.tokens.astype(np.float32))[0], default=None)
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
@@ -175,7 +195,7 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
                 continue
             score, vector = sentence_match(question, tokens[inside].astype(np.float32))
             if sentence not in found or score > found[sentence].score:
-                found[sentence] = _Sentence(sentence, score, p, vector)
+                found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
     return sorted(found.values(), key=lambda s: -s.score)
 
 
@@ -189,6 +209,15 @@ def _following(graph: Graph, sentence: str, n: int) -> str:
 
 def _join(sentence: str, following: str) -> str:
     return f"{sentence} {following}" if following else sentence
+
+
+def _quote(graph: Graph, sentence: str, n: int) -> str:
+    """The sentence with n statements after it, and the one before it when it opens with a
+    pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
+    before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
+    before = before if before and is_claim(before) else ""
+    quoted = _join(sentence, _following(graph, sentence, n))
+    return _join(before, quoted) if before else quoted
 
 
 def _overlap(a: str, b: str) -> float:

@@ -36,7 +36,10 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b")),
     ("who", re.compile(r"^(?:who|whom|whose)\b|\bby whom\b")),
     ("why", re.compile(r"\bwhy\b|\bwhat (?:is|are) the (?:purpose|reason|motivation|point)s? (?:of|for|behind)\b|\bfor what (?:purpose|reason)\b")),
-    ("list", re.compile(r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b")),
+    ("list", re.compile(
+        r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
+        r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b"
+    )),
     ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
     ("how", re.compile(r"^how\b|\bin what way\b")),
     ("yes/no", re.compile(rf"^{_AUXILIARY}\b")),
@@ -48,13 +51,15 @@ _SATISFIES = {
         r"prevents?|avoids?|ensures?|otherwise|the reason|this is why|which is why)\b",
         re.IGNORECASE,
     ),
+    # a quantity, not a date: "16K tokens", "0.99", "eight heads"
     "number": re.compile(
-        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion|"
-        r"dozen|half|twice|double)\b",
+        r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"eleven|twelve|twenty|hundred|thousand|million|billion|dozen|half|twice|double)\b",
         re.IGNORECASE,
     ),
+    "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
     "who": re.compile(r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"),
-    "list": re.compile(r"[^,]+,[^,]+,|\b(?:first|two|three|four|five|several|both|namely|include|includes|consists? of)\b", re.IGNORECASE),
+    "list": re.compile(r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"),  # "A, B(,) and C"
 }
 _DEFINES = r"(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
 _NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
@@ -109,7 +114,7 @@ class Question:
         if self.kind == "definition" and self.subject:
             subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
             return re.search(rf"{subject}{_DEFINES}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
-        rule = _SATISFIES.get(self.kind)
+        rule = _SATISFIES.get("date" if re.match(r"\s*(?:when|in (?:what|which) year|what year)\b", self.text, re.IGNORECASE) else self.kind)
         return rule is not None and rule.search(sentence) is not None
 
 
@@ -120,6 +125,11 @@ class Reader:
         self.idf = inverse_document_frequency(texts)
         self.vocabulary = {form for word in self.idf for form in _forms(word)}
         self.linker = EntityLinker(titles, aliases)
+
+    def knows(self, word: str) -> bool:
+        """The corpus uses the word, in some inflection, or every part of a hyphenated one."""
+        parts = [p for p in word.split("-") if p]
+        return bool(_forms(word) & self.vocabulary) or (len(parts) > 1 and all(_forms(p) & self.vocabulary for p in parts))
 
     def read(self, model, text: str) -> Question:
         encoding = embeddings.encode_tokens(model, [text], threads=1)[0]
@@ -132,9 +142,7 @@ class Reader:
         if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
             kind = "compare"
         unknown = tuple(
-            dict.fromkeys(
-                w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not (_forms(w) & self.vocabulary)
-            )
+            dict.fromkeys(w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
         )
         return Question(
             text=text,
@@ -185,6 +193,7 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
             best = chain
     if len(best) < 2:
         return ()
+    best = [_to_mentions(run, tokens, mentions) for run in best]
     words = [[tokens[i][0] for i in run] for run in best]
     spans = [(tokens[run[0]][1], tokens[run[-1]][2]) for run in best]
     last = words[-1]
@@ -201,6 +210,15 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         terms.append(Term(" ".join(words[k]), distinct, inside))
     return tuple(terms)
+
+
+def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> list[int]:
+    """A conjunct that names entities is those names: "the Routing Transformer choose" -> "Routing Transformer"."""
+    inside = [m for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]]
+    if not inside:
+        return run
+    start, end = min(m.start for m in inside), max(m.end for m in inside)
+    return [i for i in run if tokens[i][1] >= start and tokens[i][2] <= end] or run
 
 
 class EntityLinker:

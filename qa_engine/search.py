@@ -75,6 +75,7 @@ class Graph:
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
+        self.previous_sentence = {b: a for a, b in reversed(self.next_sentence.items())}
         self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)))
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
