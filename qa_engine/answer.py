@@ -92,14 +92,14 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     return Draft("**From the indexed corpus:**\n\n" + premise + "\n".join(lines) + footer, abstained=False)
 
 
-def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> list[tuple[str, _Sentence | None, str]]:
+def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> list[tuple[str, _Sentence, str]]:
     """(label, sentence, quoted text) per bullet: what answers first, then support."""
-    chosen: list[tuple[str, _Sentence | None, str]] = []
+    chosen: list[tuple[str, _Sentence, str]] = []
     if question.kind == "compare":
         for term in question.terms:
             part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
-            text = _quote(graph, part.text, WINDOW) if part else f"the evidence found says nothing about {term.label}."
-            chosen.append((term.label, part, text))
+            if part is not None:  # a term no evidence names is in the premise sentence when it is a name
+                chosen.append((term.label, part, _quote(graph, part.text, WINDOW)))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
@@ -108,7 +108,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> lis
         pool = [s for s in pool if s is not first]
         chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST)))
     while pool and len(chosen) < MAX_SENTENCES:
-        vectors = [c.vector for _, c, _ in chosen if c is not None]
+        vectors = [c.vector for _, c, _ in chosen]
         sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ v) for v in vectors), default=0.0))
         pool.remove(sentence)
         window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
@@ -152,9 +152,8 @@ def best_sentence_score(index: IndexData, graph: Graph, question: Question, pack
     return sentences[0].score if sentences else 0.0
 
 
-def _line(label: str, sentence: _Sentence | None, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
-    citation = f" {format_citation(_cite(sentence, evidence, graph, index))}" if sentence is not None else ""
-    return f"- {f'**{label}:** ' if label else ''}{text}{citation}"
+def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
+    return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index))}"
 
 
 def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:

@@ -141,6 +141,8 @@ class Reader:
         terms = compared_terms(text, mentions)
         if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
             kind = "compare"
+        elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
+            kind = question_kind(text, skip="compare")
         unknown = tuple(
             dict.fromkeys(w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
         )
@@ -156,9 +158,9 @@ class Reader:
         )
 
 
-def question_kind(text: str) -> str:
+def question_kind(text: str, skip: str = "") -> str:
     lowered = " ".join(text.lower().split())
-    return next((kind for kind, rule in _RULES if rule.search(lowered)), "other")
+    return next((kind for kind, rule in _RULES if kind != skip and rule.search(lowered)), "other")
 
 
 def definition_subject(text: str) -> str:
@@ -213,12 +215,9 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
 
 
 def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> list[int]:
-    """A conjunct that names entities is those names: "the Routing Transformer choose" -> "Routing Transformer"."""
-    inside = [m for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]]
-    if not inside:
-        return run
-    start, end = min(m.start for m in inside), max(m.end for m in inside)
-    return [i for i in run if tokens[i][1] >= start and tokens[i][2] <= end] or run
+    """A conjunct ends where the last entity name in it ends: "Routing Transformer choose" -> "Routing Transformer"."""
+    ends = [m.end for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]]
+    return [i for i in run if tokens[i][1] < max(ends)] if ends else run
 
 
 class EntityLinker:
