@@ -65,7 +65,10 @@ _DEFINES = r"(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?
 _NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
 # between conjuncts of a coordination: "A, B and C", "A or B", "A vs. B", "A differs from B", "A rather than B"
 _JOIN_WORDS = frozenset("or vs versus rather instead than".split())
-_JOINS = re.compile(r"^(?:,|and|or|vs\.?|versus|,\s*and|,\s*or|(?:differs?|different|compared?|contrasted) (?:from|with|to)|rather than|than|instead of)$")
+_JOINS = re.compile(
+    r"^(?:(?:,|and|or|, and|, or)(?: (?:for|of|in|on|with|to|from|by|at))?|vs\.?|versus"  # "for A and for B": a repeated preposition
+    r"|(?:differs?|different|compared?|contrasted) (?:from|with|to)|rather than|than|instead of)$"
+)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def test_entities_link_by_title_and_alias_plural_and_case_free():
 
 def test_reader_marks_words_the_corpus_never_uses():
     reader = Reader(["Attention scores are computed as dot products."], ["ATTENTION"])
-    assert set(reader.vocabulary) >= {"attention", "score", "scores"}
+    assert all(reader.knows(w) for w in ("attention", "score", "Scores", "scoring", "dot-products")) and not reader.knows("SVD")
     encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
     question = reader.parse("Can SVD be used to compute attention scores?", encoding)
     assert question.unknown == ("SVD",) and question.kind == "yes/no"  # "compute": as "computed"
@@ -124,7 +124,7 @@ def test_honest_premise_names_what_the_corpus_does_not_mention(engine):
     assert not answer.abstained
     premise, _, rest = answer.text.partition("\n\n- ")
     assert 'The indexed corpus does not mention SVD in connection with "compute attention scores"' in premise
-    assert "score" in rest.lower() and "[Data:" in rest and not answer.warnings
+    assert "scor" in rest.lower() and "[Data:" in rest and not answer.warnings  # how scores are computed, cited
     assert not re.search(r"\b(?:yes|no)\b[,.]", answer.text, re.IGNORECASE)  # no verdict the evidence does not state
 
 
