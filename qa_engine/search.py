@@ -208,7 +208,8 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
         return scores
     top = float(max(scores[i] for i in units))
     for term in reversed(question.terms):  # the first term ends highest
-        naming = [i for i in units if candidates[i].row in graph.units_naming(term)]
+        rows = graph.units_naming(term)
+        naming = [i for i in units if candidates[i].row in rows]
         if naming:
             best = max(naming, key=lambda i: scores[i])
             top = scores[best] = max(top, float(scores[best])) + 1e-3
