@@ -207,7 +207,7 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2:
             break
         words[k] = words[k] + last[1:]
-    normalized = [[_normal(w) for w in ws] for ws in words]
+    normalized = [[_normal(p) for w in ws for p in _name_words(w)] for ws in words]  # as `word_set` reads passages
     terms = []
     for k, ws in enumerate(normalized):
         others = {w for j, o in enumerate(normalized) if j != k for w in o}

@@ -49,6 +49,7 @@ def test_compared_terms_are_the_conjuncts_with_elided_heads():
     assert [t.label for t in terms] == ["Zorbs", "Quiffles", "Blargs"]
     differ = compared_terms("How does pre-normalization differ from post-normalization in blocks?", [])
     assert [t.label for t in differ] == ["pre-normalization", "post-normalization"]
+    assert [t.words for t in differ] == [("pre",), ("post",)]  # "normalization" is on both sides
     assert compared_terms("What is a zorb?", []) == ()
 
 
