@@ -82,7 +82,7 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     names = _named(question)
     if question.kind != "yes/no" and names and all(w in question.unknown for w in names):
         # a fact asked about things the corpus never names: whatever it says is about something else
-        return Draft(f"{abstention(question.text)} {_not_mentioned(question, missing)}.", abstained=True)
+        return Draft(f"{abstention(question.text)} {_not_mentioned(question, names)}.", abstained=True)
     if missing:  # what the evidence says is about the rest of the question: match that
         sentences = _scored_sentences(index, graph, question.without(missing), packed)
     lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences)]

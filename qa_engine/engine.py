@@ -68,9 +68,10 @@ class QAEngine:
         question, warnings = _validated(question)
         query = self.encode_question(question)
         qa = self.settings.qa
-        candidates = self.search(self.index, self.graph, query.without(query.unknown), qa.top_k_entities, qa.top_k_text_units)
+        known = query.without(query.unknown)  # words the corpus never uses match nothing: search on the rest
+        candidates = self.search(self.index, self.graph, known, qa.top_k_entities, qa.top_k_text_units)
         retrieved = time.perf_counter()
-        scores = self.reranker.scores(self.index, self.graph, query.without(query.unknown), candidates) if candidates else np.zeros(0)
+        scores = self.reranker.scores(self.index, self.graph, known, candidates) if candidates else np.zeros(0)
         scores = cover_terms(self.graph, query, candidates, scores)
         packed = pack(self.index, candidates, scores, qa.max_context_tokens)
         reranked = time.perf_counter()
