@@ -191,12 +191,10 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
     best: list[list[int]] = []
     chain: list[list[int]] = []
     for run in runs:
-        between = " ".join(w for w, _, _ in tokens[chain[-1][-1] + 1 : run[0]]).lower() if chain else ""
-        between = re.sub(r"\b(?:the|an?)\b", "", between).strip()  # "between the A and the B"
-        chain = [*chain, run] if chain and _JOINS.match(" ".join(between.split())) else [run]
+        chain = [*chain, run] if chain and _JOINS.match(_between(tokens, chain[-1], run)) else [run]
         if len(chain) > len(best):
             best = chain
-    if len(best) < 2:
+    if len(best) < 2 or len(best) == 2 and _between(tokens, best[0], best[1]) == ",":  # "..., right?" joins nothing
         return ()
     best = [_to_mentions(run, tokens, mentions) for run in best]
     words = [[tokens[i][0] for i in run] for run in best]
@@ -215,6 +213,12 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         terms.append(Term(" ".join(words[k]), distinct, inside))
     return tuple(terms)
+
+
+def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[int]) -> str:
+    """The words joining two runs, articles left out: "between the A and the B"."""
+    joined = " ".join(w for w, _, _ in tokens[left[-1] + 1 : right[0]]).lower()
+    return " ".join(re.sub(r"\b(?:the|an?)\b", "", joined).split())
 
 
 def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> list[int]:
