@@ -172,7 +172,7 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     term brings its own best passages, so "A and B" finds B's document too."""
     vector = question.encoding.vector[None, :]
     entity_sims, entity_rows = _search(index, "entities", vector, k_entities)
-    chosen = list(dict.fromkeys([*question.entities, *(int(r) for r in entity_rows)]))
+    chosen = list(dict.fromkeys([*question.entities, *(int(r) for r in entity_rows)]))[:k_entities]  # named ones first
     unit_sims, unit_rows = _search(index, "text_units", vector, k_text_units)
     dense = [int(u) for u in unit_rows]
     lexical = graph.bm25_ranking(question.text, k_text_units)
