@@ -254,10 +254,6 @@ class EntityLinker:
         return found
 
 
-def mentions_words(words: set[str], term_words: Iterable[str]) -> bool:
-    return all(w in words for w in term_words)
-
-
 def word_set(text: str) -> set[str]:
     """Normalized words of a text, hyphenated parts included: what term matching compares."""
     return {_normal(w) for w in _name_words(text)}
