@@ -14,7 +14,7 @@ from pathlib import Path
 from qa_engine import QAEngine
 from qa_engine.answer import ABSTAIN_BELOW, best_sentence_score
 from qa_engine.context import pack
-from qa_engine.search import local_search
+from qa_engine.search import cover_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,8 +27,10 @@ def main() -> None:
     scores = {True: [], False: []}
     for q in (json.loads(line) for f in files for line in f.read_text().splitlines()):
         query = engine.encode_question(q["question"])
-        candidates = local_search(engine.index, engine.graph, query, qa.top_k_entities, qa.top_k_text_units)
-        packed = pack(engine.index, candidates, engine.reranker.scores(engine.index, engine.graph, query, candidates), qa.max_context_tokens)
+        known = query.without(query.unknown)  # as engine.ask searches
+        candidates = engine.search(engine.index, engine.graph, known, qa.top_k_entities, qa.top_k_text_units)
+        scores_ = cover_terms(engine.graph, query, candidates, engine.reranker.scores(engine.index, engine.graph, known, candidates))
+        packed = pack(engine.index, candidates, scores_, qa.max_context_tokens)
         score = best_sentence_score(engine.index, engine.graph, query, packed)
         scores[q["answerable"]].append(score)
         print(f"{q['id']}\tanswerable={q['answerable']}\tbest={score:.3f}")

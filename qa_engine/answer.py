@@ -1,13 +1,15 @@
 """Answerers: an LLM through graphrag's completion models, or, offline, an extractive answer.
 
-The extractive answerer picks the evidence sentences that match the question best, each
-with what follows it in its paragraph, keeps them diverse (maximal marginal relevance, no
-near-duplicates), and cites each sentence with the records it came from and the entities it
-names. A sentence's match reads it two ways, both from the token vectors stored at index
-time: which words answer the question's words (the reranker's cross-attention, per
-sentence) and what the sentence is about (its token vectors mean-pooled as MiniLM pools,
-so read in the context of its passage, against the question's vector). When even the best
-sentence is a weak match it abstains instead of inventing.
+The extractive answerer quotes the evidence sentences that match the question best, each
+with what follows it in its paragraph, composed by the question's kind: first a sentence
+that has the form of an answer (the defining sentence of "what is", a causal one for "why",
+one with a number for "how many"), or for a comparison one labelled part per compared term;
+then supporting sentences, diverse (maximal marginal relevance, no near-duplicates). Each is
+cited with the records it came from and the entities it names. A sentence's match is
+`question.sentence_match`: which words answer the question's words and what the sentence is
+about. When even the best sentence is a weak match it abstains instead of inventing; when a
+word of the question is in no evidence (a premise the corpus does not share) it says so
+first, and answers the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import numpy as np
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.rerank import cross_attention
+from qa_engine.question import STOPWORDS, Question, Term, sentence_match, word_set
 from qa_engine.results import Citations, Evidence
-from qa_engine.search import Graph, Query
+from qa_engine.search import Graph
 from qa_engine.sentences import is_claim, normalize, sentence_spans
 
 # Calibrated with bench/calibrate_abstention.py on the dev and held-out sets: the best sentence
@@ -30,9 +32,15 @@ from qa_engine.sentences import is_claim, normalize, sentence_spans
 ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
+FIRST_WITHIN = 0.9  # a sentence with the form of an answer goes first if it scores at least this fraction of the best
+STRICT_FORMS = ("number", "who", "list")  # kinds only a sentence of that form answers: any relevant one goes first
+_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
 _WORD = re.compile(r"[a-z0-9]+")
+_WORDS = re.compile(r"[\w-]+")
+_NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
+_FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
 
 SYSTEM_PROMPT = """You answer questions about attention mechanisms and Transformers using only the data tables
@@ -57,6 +65,7 @@ class _Sentence:
     score: float
     packed: Packed
     vector: np.ndarray  # mean-pooled token vectors, unit length
+    tokens: np.ndarray  # its token vectors, to match it again against part of the question
 
 
 def abstention(question: str) -> str:
@@ -64,31 +73,108 @@ def abstention(question: str) -> str:
     return f"The indexed corpus has no evidence about {topic or 'this question'}."
 
 
-def extractive_answer(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> Draft:
-    sentences = _scored_sentences(index, graph, query, packed)
+def extractive_answer(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> Draft:
+    sentences = _scored_sentences(index, graph, question, packed)
     if not sentences or sentences[0].score < ABSTAIN_BELOW:
-        return Draft(abstention(query.text), abstained=True)
-    chosen: list[tuple[_Sentence, str]] = []
-    pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score]
-    while pool and len(chosen) < MAX_SENTENCES:
-        sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ c.vector) for c, _ in chosen), default=0.0))
-        pool.remove(sentence)
-        text = _join(sentence.text, _following(graph, sentence.text, WINDOW_FIRST if not chosen else WINDOW))
-        if not any(_overlap(text, c) > 0.5 for _, c in chosen):
-            chosen.append((sentence, text))
+        return Draft(abstention(question.text), abstained=True)
     evidence = [p.evidence for p in packed]
-    lines = [f"- {text} {format_citation(_cite(s, evidence, graph, index))}" for s, text in chosen]
+    missing = unmentioned(question, evidence)
+    names = _named(question)
+    if question.kind != "yes/no" and names and all(w in question.unknown for w in names):
+        # a fact asked about things the corpus never names: whatever it says is about something else
+        return Draft(f"{abstention(question.text)} {_not_mentioned(question, names)}.", abstained=True)
+    if missing:  # what the evidence says is about the rest of the question: match that
+        sentences = _scored_sentences(index, graph, question.without(missing), packed)
+    lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences)]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
     footer = f"\n\nRelated topics in the corpus: {'; '.join(related)}." if related else ""
-    return Draft("**From the indexed corpus:**\n\n" + "\n".join(lines) + footer, abstained=False)
+    premise = f"{premise_sentence(question, missing)}\n\n" if missing else ""
+    return Draft("**From the indexed corpus:**\n\n" + premise + "\n".join(lines) + footer, abstained=False)
 
 
-def best_sentence_score(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> float:
-    sentences = _scored_sentences(index, graph, query, packed)
+def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> list[tuple[str, _Sentence, str]]:
+    """(label, sentence, quoted text) per bullet: what answers first, then support."""
+    chosen: list[tuple[str, _Sentence, str]] = []
+    if question.kind == "compare":
+        for term in question.terms:
+            part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
+            if part is not None:  # a term no evidence names is in the premise sentence when it is a name
+                chosen.append((term.label, part, _quote(graph, part.text, WINDOW)))
+    pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
+    floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
+    near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
+    first = next(near, None) if not chosen else None
+    if first is not None:
+        pool = [s for s in pool if s is not first]
+        chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST)))
+    while pool and len(chosen) < MAX_SENTENCES:
+        vectors = [c.vector for _, c, _ in chosen]
+        sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ v) for v in vectors), default=0.0))
+        pool.remove(sentence)
+        window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
+        text = _quote(graph, sentence.text, window)
+        if not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
+            chosen.append(("", sentence, text))
+    return chosen
+
+
+def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
+    """Words of the question no evidence mentions: words the corpus never uses, and names
+    (capitalized inside the question, acronyms, entities it links) that no evidence text has."""
+    said = set().union(*(word_set(e.text) | word_set(e.title) for e in evidence)) if evidence else set()
+    names = _named(question)
+    return [w for w in dict.fromkeys([*question.unknown, *names]) if not word_set(w) <= said]
+
+
+def _named(question: Question) -> list[str]:
+    """Acronyms, capitalized words inside the question, words with digits: what it names."""
+    return [
+        m.group(0) for m in _NAME.finditer(question.text)
+        if m.group(0).lower() not in STOPWORDS and (m.start() > 0 or m.group(0).isupper() or any(c.isdigit() for c in m.group(0)))
+    ]
+
+
+def premise_sentence(question: Question, missing: list[str]) -> str:
+    """"The indexed corpus does not mention SVD in connection with "compute attention scores"; ..." """
+    rest = [w for w in _WORDS.findall(question.text) if w.lower() not in _FRAME and w not in missing]
+    topic = f' in connection with "{" ".join(rest)}"' if rest else ""
+    return f"{_not_mentioned(question, missing)}{topic}; what it says:"
+
+
+def _not_mentioned(question: Question, missing: list[str]) -> str:
+    """Only a word the corpus never uses is one "the indexed corpus does not mention"."""
+    where = "The indexed corpus" if all(w in question.unknown for w in missing) else "The evidence found"
+    return f"{where} does not mention {_listing(missing)}"
+
+
+def best_sentence_score(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> float:
+    sentences = _scored_sentences(index, graph, question, packed)
     return sentences[0].score if sentences else 0.0
 
 
-def _scored_sentences(index: IndexData, graph: Graph, query: Query, packed: list[Packed]) -> list[_Sentence]:
+def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
+    return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index))}"
+
+
+def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:
+    """The best sentence on one compared term: one on it alone if there is one, not one already quoted."""
+    own = {w.lower() for w in _WORDS.findall(term.label)}
+    part = question.without({w.lower() for o in question.terms for w in _WORDS.findall(o.label)} - own)  # this side's question
+    naming = [s for s in sentences if s.score >= ABSTAIN_BELOW and _names_term(graph, s.text, term) and all(s is not t for t in taken)]
+    alone = [s for s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
+    return max(alone or naming, key=lambda s: sentence_match(part, s.tokens.astype(np.float32))[0], default=None)
+
+
+def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
+    words = word_set(sentence)
+    return set(term.words) <= words or any(name <= words for e in term.entities for name in graph.names_of.get(e, []))
+
+
+def _listing(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" or {words[-1]}"
+
+
+def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> list[_Sentence]:
     """Whole sentences of source text and entity descriptions, best first, each once."""
     found: dict[str, _Sentence] = {}
     for p in packed:
@@ -106,17 +192,10 @@ def _scored_sentences(index: IndexData, graph: Graph, query: Query, packed: list
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
             if inside.sum() < 5 or not is_claim(sentence):
                 continue
-            score, vector = _match(query, tokens[inside].astype(np.float32))
+            score, vector = sentence_match(question, tokens[inside].astype(np.float32))
             if sentence not in found or score > found[sentence].score:
-                found[sentence] = _Sentence(sentence, score, p, vector)
+                found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
     return sorted(found.values(), key=lambda s: -s.score)
-
-
-def _match(query: Query, tokens: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean of word-level cross-attention and the cosine of the mean-pooled sentence."""
-    pooled = tokens.mean(axis=0)
-    pooled /= float(np.linalg.norm(pooled)) + 1e-12
-    return (cross_attention(query, tokens) + float(pooled @ query.encoding.vector)) / 2, pooled
 
 
 def _following(graph: Graph, sentence: str, n: int) -> str:
@@ -129,6 +208,15 @@ def _following(graph: Graph, sentence: str, n: int) -> str:
 
 def _join(sentence: str, following: str) -> str:
     return f"{sentence} {following}" if following else sentence
+
+
+def _quote(graph: Graph, sentence: str, n: int) -> str:
+    """The sentence with n statements after it, and the one before it when it opens with a
+    pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
+    before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
+    before = before if before and is_claim(before) else ""
+    quoted = _join(sentence, _following(graph, sentence, n))
+    return _join(before, quoted) if before else quoted
 
 
 def _overlap(a: str, b: str) -> float:

@@ -42,6 +42,7 @@ class QASettings:
     index: Path
     method: str = "fast"
     max_file_mb: float = 20.0
+    search: str = "graph"
     reranker: str = "late-interaction"
     answerer: str = "extractive"
     llm_api_key_env: str = "OPENAI_API_KEY"
@@ -107,6 +108,8 @@ def _qa_settings(raw: dict, path: Path) -> QASettings:
     raw["index"] = _absolute(base / raw.get("index", "index/default"))
     if raw.get("answerer", "extractive") not in ("extractive", "llm"):
         raise SettingsError(f"{path}: qa.answerer must be 'extractive' or 'llm', not {raw['answerer']!r}")
+    if raw.get("search", "graph") not in ("graph", "local"):
+        raise SettingsError(f"{path}: qa.search must be 'graph' or 'local', not {raw['search']!r}")
     if raw.get("method", "fast") not in ("fast", "standard"):
         raise SettingsError(f"{path}: qa.method must be 'fast' or 'standard', not {raw['method']!r}")
     try:

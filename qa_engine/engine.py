@@ -22,7 +22,8 @@ from qa_engine.errors import IndexNotFoundError, QuestionError
 from qa_engine.index_store import REBUILD, IndexData, load_index
 from qa_engine.rerank import make_reranker
 from qa_engine.results import Answer
-from qa_engine.search import Graph, Query, local_search, query_weights
+from qa_engine.question import Question, Reader
+from qa_engine.search import Graph, cover_terms, graph_search, local_search
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # NUL, ESC (terminal escapes), DEL, C1
@@ -33,6 +34,8 @@ class QAEngine:
         self.settings = settings
         self.index = index
         self.graph = Graph(index)
+        self.reader = Reader(index.text_units["text"].fillna("").tolist(), index.entities["title"].tolist(), index.aliases)
+        self.search = graph_search if settings.qa.search == "graph" else local_search
         model_name = settings.graphrag.get_embedding_model_config(settings.graphrag.embed_text.embedding_model_id).model
         self.model = embeddings.load_sentence_transformer(model_name)
         self.reranker = make_reranker(settings.qa.reranker)
@@ -56,18 +59,20 @@ class QAEngine:
     def mode(self) -> str:
         return "llm" if self.llm is not None else "extractive"
 
-    def encode_question(self, question: str) -> Query:
-        encoding = embeddings.encode_tokens(self.model, [question], threads=1)[0]
-        return Query(question, encoding, query_weights(question, encoding.spans, self.graph.idf))
+    def encode_question(self, question: str) -> Question:
+        """The question read: encoding, token weights, kind, linked entities, compared terms."""
+        return self.reader.read(self.model, question)
 
     def ask(self, question: str) -> Answer:
         started = time.perf_counter()
         question, warnings = _validated(question)
         query = self.encode_question(question)
         qa = self.settings.qa
-        candidates = local_search(self.index, self.graph, query, qa.top_k_entities, qa.top_k_text_units)
+        known = query.without(query.unknown)  # words the corpus never uses match nothing: search on the rest
+        candidates = self.search(self.index, self.graph, known, qa.top_k_entities, qa.top_k_text_units)
         retrieved = time.perf_counter()
-        scores = self.reranker.scores(self.index, self.graph, query, candidates) if candidates else np.zeros(0)
+        scores = self.reranker.scores(self.index, self.graph, known, candidates) if candidates else np.zeros(0)
+        scores = cover_terms(self.graph, query, candidates, scores)
         packed = pack(self.index, candidates, scores, qa.max_context_tokens)
         reranked = time.perf_counter()
         evidence = [p.evidence for p in packed]
@@ -90,7 +95,7 @@ class QAEngine:
             },
         )
 
-    def _draft(self, query: Query, packed, warnings: list[str]) -> tuple[Draft, str]:
+    def _draft(self, query: Question, packed, warnings: list[str]) -> tuple[Draft, str]:
         """The LLM when configured; on any failure of the endpoint, the extractive answer."""
         if self.llm is not None:
             try:

@@ -1,9 +1,11 @@
-"""`qa-engine eval`: score retrieval and answers on a questions file, four ways on one index.
+"""`qa-engine eval`: score retrieval and answers on a questions file, five ways on one index.
 
 Methods, all on the same loaded index in one run:
 
-  local+rerank  the engine as configured (`engine.ask`: local search, reranker, answerer)
-  local         the same local search with reranker `none` (candidates in cosine order)
+  graph+rerank  `engine.ask` with graph search (entities the question names, PageRank, vector
+                and BM25 fused), the configured reranker and answerer: the default
+  local+rerank  the same with graphrag's local search instead
+  local         local search with reranker `none` (candidates in cosine order)
   vector        naive vector RAG: FAISS over text units alone, top-k
   bm25          BM25 (rank_bm25.BM25Okapi) over text-unit texts, top-k
 
@@ -11,7 +13,9 @@ The two baselines hand their text units, scored by their own retrieval scores, t
 same packer and extractive answerer, so must-mention and abstention compare like for like.
 For every method the ranked list is the text units the answerer was given, best first
 (`pack` keeps each kind's order); a hit is one whose document is among the question's
-`sources`.
+`sources`. all@10 is fast-graphrag's "all evidence retrieved": every one of the question's
+sources among the documents of the first 10 text units. With a `kind` field in the
+questions file (compare, multi-hop, ...), all@10 and must-mention are also given per kind.
 
 Caveat on bm25's answer metrics: the extractive answerer adds half the record's score to
 each sentence's and abstains below a threshold calibrated for cosine-scale scores; raw
@@ -20,7 +24,7 @@ its sentence choice follows the BM25 score. Its recall and MRR are unaffected.
 
 Questions file (jsonl): id, question, reference_answer, must_mention (groups of
 alternatives, case-insensitive substrings, every group must match), sources
-(corpus-relative paths), answerable.
+(corpus-relative paths), answerable, optionally kind.
 """
 
 from __future__ import annotations
@@ -37,10 +41,9 @@ import numpy as np
 
 from qa_engine.errors import QAEngineError
 
-METHODS = ("local+rerank", "local", "vector", "bm25")
-METRICS = ("recall@1", "recall@5", "mrr", "must_mention", "abstention", "p50_ms", "p95_ms")
+METHODS = ("graph+rerank", "local+rerank", "local", "vector", "bm25")
+METRICS = ("recall@1", "recall@5", "all@10", "mrr", "must_mention", "abstention", "p50_ms", "p95_ms")
 _CITATION = re.compile(r"\[Data:[^\]]*\]?")
-_TOKEN = re.compile(r"\w+")
 
 
 class EvalError(QAEngineError):
@@ -55,6 +58,7 @@ class EvalQuestion:
     sources: list[str] = field(default_factory=list)
     answerable: bool = True
     reference_answer: str = ""
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ def read_questions(path: str | Path) -> list[EvalQuestion]:
                 sources=[str(s) for s in raw.get("sources") or []],
                 answerable=bool(raw.get("answerable", True)),
                 reference_answer=str(raw.get("reference_answer", "")),
+                kind=str(raw.get("kind") or ""),
             )
         )
     if not questions:
@@ -109,6 +114,11 @@ def first_hit(documents: list[str], sources: list[str]) -> int | None:
     """1-based rank of the first text unit from one of `sources`; None if none is."""
     wanted = set(sources)
     return next((i for i, d in enumerate(documents, 1) if d in wanted), None)
+
+
+def all_found(documents: list[str], sources: list[str], k: int = 10) -> bool:
+    """Every source among the documents of the first k text units."""
+    return bool(sources) and set(sources) <= set(documents[:k])
 
 
 # --- methods -------------------------------------------------------------------------------
@@ -153,18 +163,13 @@ def _vector_method(engine, k: int) -> Callable[[str], Outcome]:
     return run
 
 
-def tokenize(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
-
-
 def _bm25_method(engine, k: int) -> Callable[[str], Outcome]:
-    from rank_bm25 import BM25Okapi
-
-    bm25 = BM25Okapi([tokenize(t) for t in engine.index.text_units["text"].fillna("").tolist()])
+    """BM25 over text units: the statistics graph search uses (rank_bm25.BM25Okapi)."""
+    from qa_engine.search import tokenize
 
     def run(question: str) -> Outcome:
         started = time.perf_counter()
-        scores = bm25.get_scores(tokenize(question))
+        scores = engine.graph.bm25.get_scores(tokenize(question))
         rows = np.argsort(-scores, kind="stable")[:k]
         rows = rows[scores[rows] > 0]  # no shared word: not retrieved
         query = engine.encode_question(question)  # the answerer attends with the question's token vectors
@@ -174,19 +179,23 @@ def _bm25_method(engine, k: int) -> Callable[[str], Outcome]:
     return run
 
 
-def without_reranker(engine):
-    """A second engine on the same loaded index, reranker `none`."""
+def variant(engine, search: str, reranker: str | None = None):
+    """The engine itself, or a second one on the same loaded index with another search or reranker."""
     from qa_engine.engine import QAEngine
 
-    settings = engine.settings
-    return QAEngine(replace(settings, qa=replace(settings.qa, reranker="none")), engine.index)
+    qa = engine.settings.qa
+    reranker = qa.reranker if reranker is None else reranker
+    if (qa.search, qa.reranker) == (search, reranker):
+        return engine
+    return QAEngine(replace(engine.settings, qa=replace(qa, search=search, reranker=reranker)), engine.index)
 
 
 def make_methods(engine, k: int | None = None) -> dict[str, Callable[[str], Outcome]]:
     k = k or engine.settings.qa.top_k_text_units
     return {
-        "local+rerank": _engine_method(engine),
-        "local": _engine_method(without_reranker(engine)),
+        "graph+rerank": _engine_method(variant(engine, "graph")),
+        "local+rerank": _engine_method(variant(engine, "local")),
+        "local": _engine_method(variant(engine, "local", "none")),
         "vector": _vector_method(engine, k),
         "bm25": _bm25_method(engine, k),
     }
@@ -207,8 +216,10 @@ def evaluate(engine, questions: list[EvalQuestion], k: int | None = None, warmup
     for q in questions:
         for name, run in methods.items():
             outcomes[name].append(run(_normalized(q.question)))
+    kinds = sorted({q.kind for q in questions if q.kind and q.answerable})
     return {
         "methods": {name: _summary(questions, outcomes[name]) for name in methods},
+        "kinds": {kind: {name: _kind_summary(questions, outcomes[name], kind) for name in methods} for kind in kinds},
         "questions": len(questions),
         "answerable": sum(q.answerable for q in questions),
         "index": str(engine.index.folder),
@@ -236,6 +247,7 @@ def _detail(q: EvalQuestion, o: Outcome) -> dict[str, Any]:
     rank = first_hit(o.documents, q.sources) if q.answerable else None
     return {
         "first_hit": rank,
+        "all@10": all_found(o.documents, q.sources) if q.answerable else None,
         "must_mention": (not o.abstained and mentions_all(o.text, q.must_mention)) if q.answerable else None,
         "abstained": o.abstained,
         "ms": round(o.ms, 1),
@@ -252,6 +264,7 @@ def _summary(questions: list[EvalQuestion], outcomes: list[Outcome]) -> dict[str
     return {
         "recall@1": round(sum(r is not None and r <= 1 for r in ranks) / n, 4),
         "recall@5": round(sum(r is not None and r <= 5 for r in ranks) / n, 4),
+        "all@10": round(sum(all_found(o.documents, q.sources) for q, o in answerable) / n, 4),
         "mrr": round(sum(1 / r for r in ranks if r is not None) / n, 4),
         "must_mention": round(sum(not o.abstained and mentions_all(o.text, q.must_mention) for q, o in answerable) / n, 4),
         "abstention": round(sum(o.abstained == (not q.answerable) for q, o in zip(questions, outcomes, strict=True)) / len(questions), 4),
@@ -260,18 +273,38 @@ def _summary(questions: list[EvalQuestion], outcomes: list[Outcome]) -> dict[str
     }
 
 
+def _kind_summary(questions: list[EvalQuestion], outcomes: list[Outcome], kind: str) -> dict[str, float]:
+    pairs = [(q, o) for q, o in zip(questions, outcomes, strict=True) if q.answerable and q.kind == kind]
+    return {
+        "questions": len(pairs),
+        "all@10": round(sum(all_found(o.documents, q.sources) for q, o in pairs) / len(pairs), 4),
+        "must_mention": round(sum(not o.abstained and mentions_all(o.text, q.must_mention) for q, o in pairs) / len(pairs), 4),
+    }
+
+
 def format_table(report: dict[str, Any]) -> str:
-    headers = ("method", "recall@1", "recall@5", "MRR", "must-mention", "abstention", "p50 ms", "p95 ms")
+    headers = ("method", "recall@1", "recall@5", "all@10", "MRR", "must-mention", "abstention", "p50 ms", "p95 ms")
     rows = [
-        (name, f"{m['recall@1']:.2f}", f"{m['recall@5']:.2f}", f"{m['mrr']:.3f}", f"{m['must_mention']:.2f}",
+        (name, f"{m['recall@1']:.2f}", f"{m['recall@5']:.2f}", f"{m['all@10']:.2f}", f"{m['mrr']:.3f}", f"{m['must_mention']:.2f}",
          f"{m['abstention']:.2f}", f"{m['p50_ms']:.0f}", f"{m['p95_ms']:.0f}")
         for name, m in report["methods"].items()
     ]
-    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
-    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
-    out = [line(headers), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]
+    out = _aligned(headers, rows)
+    if report.get("kinds"):
+        names = list(report["methods"])
+        kind_rows = [
+            (kind, str(next(iter(by.values()))["questions"]), *(f"{by[n]['all@10']:.2f} / {by[n]['must_mention']:.2f}" for n in names))
+            for kind, by in report["kinds"].items()
+        ]
+        out += ["", "per kind: all@10 / must-mention", *_aligned(("kind", "n", *names), kind_rows)]
     out.append(
         f"\n{report['questions']} questions ({report['answerable']} answerable; recall, MRR and must-mention over those, "
         f"abstention over all) on {report['index']}"
     )
     return "\n".join(out)
+
+
+def _aligned(headers: tuple, rows: list[tuple]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
+    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return [line(headers), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)]

@@ -38,6 +38,7 @@ class IndexData:
     warnings: list[str]
     document_of: dict[str, tuple[str, str]]  # document id -> (title, corpus path or title)
     pages_of: dict[str, tuple[int, ...]] = field(default_factory=dict)  # text unit id -> its pages (PDFs)
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (entity title, alias): the optional entity_aliases side table
 
     def record_text(self, kind: str, row: int) -> str:
         return record_texts(kind, self.tables[kind].iloc[[row]])[0]
@@ -88,7 +89,22 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     paths = [raw.get("path", "") if isinstance(raw, dict) else "" for raw in docs["raw_data"]]
     document_of = {d: (t, p or t) for d, t, p in zip(docs["id"], docs["title"], paths, strict=True)}
     pages_of = text_unit_pages(docs, tables["text_units"])
-    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of, pages_of)
+    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of, pages_of, read_aliases(folder))
+
+
+def read_aliases(folder: Path) -> list[tuple[str, str]]:
+    """The extractor's side table `entity_aliases` (title, alias); indexes built before it have none."""
+    path = folder / "entity_aliases.parquet"
+    if not path.exists():
+        return []
+    try:
+        table = pd.read_parquet(path)
+    except _UNREADABLE as err:
+        raise _damaged(path, err) from None
+    if not {"title", "alias"} <= set(table.columns):
+        raise IndexNotFoundError(f"{path} needs the columns title and alias, has {', '.join(map(str, table.columns))}: {REBUILD}")
+    pairs = table[["title", "alias"]].dropna()
+    return [(str(t), str(a)) for t, a in zip(pairs["title"], pairs["alias"], strict=True)]
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:

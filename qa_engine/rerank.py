@@ -2,7 +2,8 @@
 
 The embedded default is a late-interaction cross-attention: every content token of the
 question attends (softmax over scaled dot products) over the record's token vectors,
-stored at index time, and the attended similarities are averaged. It reads the
+stored at index time, and the attended similarities are averaged (`question.cross_attention`,
+which the extractive answerer shares). It reads the
 question and each passage jointly at the token level, like a cross-encoder's attention
 layer, at the cost of a few small matrix products: no pretrained cross-encoder exists
 offline here. Any sentence-transformers CrossEncoder (a name in the local cache or a
@@ -18,27 +19,13 @@ import numpy as np
 
 from qa_engine.errors import SettingsError
 from qa_engine.index_store import IndexData
-from qa_engine.search import Candidate, Graph, Query
-
-TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close to ColBERT's MaxSim
-
-
-def cross_attention(query: Query, tokens: np.ndarray) -> float:
-    """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
-    if len(tokens) == 0 or not query.weights.sum():  # a question with no tokens (only zero-width or control characters)
-        return 0.0
-    sims = query.encoding.tokens @ tokens.T.astype(np.float32)  # (question tokens, record tokens)
-    logits = sims / TEMPERATURE
-    attention = np.exp(logits - logits.max(axis=1, keepdims=True))
-    attention /= attention.sum(axis=1, keepdims=True)
-    attended = (attention * sims).sum(axis=1)
-    return float(attended @ query.weights / query.weights.sum())
-
+from qa_engine.question import Question, cross_attention
+from qa_engine.search import Candidate, Graph
 
 class Reranker(Protocol):
     name: str
 
-    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray: ...
+    def scores(self, index: IndexData, graph: Graph, question: Question, candidates: list[Candidate]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -47,7 +34,7 @@ class NoReranker:
 
     name: str = "none"
 
-    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
+    def scores(self, index: IndexData, graph: Graph, question: Question, candidates: list[Candidate]) -> np.ndarray:
         return np.asarray([c.similarity for c in candidates], dtype=np.float32)
 
 
@@ -55,12 +42,12 @@ class NoReranker:
 class LateInteractionReranker:
     name: str = "late-interaction"
 
-    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
+    def scores(self, index: IndexData, graph: Graph, question: Question, candidates: list[Candidate]) -> np.ndarray:
         entity_score: dict[int, float] = {}
 
         def entity(row: int) -> float:
             if row not in entity_score:
-                entity_score[row] = cross_attention(query, index.tokens["entities"].unit(row))
+                entity_score[row] = cross_attention(question, index.tokens["entities"].unit(row))
             return entity_score[row]
 
         def score(c: Candidate) -> float:
@@ -69,7 +56,7 @@ class LateInteractionReranker:
                 return float(np.mean([entity(e) for e in ends])) if ends else 0.0
             if c.kind == "entities":
                 return entity(c.row)
-            return cross_attention(query, index.tokens[c.kind].unit(c.row))
+            return cross_attention(question, index.tokens[c.kind].unit(c.row))
 
         return np.asarray([score(c) for c in candidates], dtype=np.float32)
 
@@ -89,8 +76,8 @@ class CrossEncoderReranker:
                 f"({err.__class__.__name__}); use late-interaction, none, or a local model folder"
             ) from None
 
-    def scores(self, index: IndexData, graph: Graph, query: Query, candidates: list[Candidate]) -> np.ndarray:
-        pairs = [(query.text, index.record_text(c.kind, c.row)) for c in candidates]
+    def scores(self, index: IndexData, graph: Graph, question: Question, candidates: list[Candidate]) -> np.ndarray:
+        pairs = [(question.text, index.record_text(c.kind, c.row)) for c in candidates]
         return np.asarray(self.model.predict(pairs, show_progress_bar=False), dtype=np.float32).reshape(-1)
 
 

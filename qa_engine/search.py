@@ -1,9 +1,14 @@
-"""Local search, graphrag's way: entities found through their description vectors, then
-their relationships, their communities' reports and their text units; plus direct vector
-hits on text units. Ids are graphrag's human_readable_id (reports: the community number).
+"""Search: the candidate records a question's answer may come from.
 
-graphrag's LocalSearchMixedContext does this over DataFrames on every call; we precompute
-the graph's adjacency once, so a query costs a few dictionary lookups after FAISS.
+Local search, graphrag's way: entities found through their description vectors, then their
+relationships, their communities' reports and their text units; plus direct vector hits on
+text units. Graph search (the default) seeds it with the entities the question names and
+fuses vector, BM25 and Personalized PageRank rankings of the text units. Ids are graphrag's
+human_readable_id (reports: the community number).
+
+graphrag's LocalSearchMixedContext does this over DataFrames on every call; we build the
+graph's adjacency, its networkx graph and the BM25 statistics once, so a query costs FAISS,
+one PageRank over a graph of a few thousand nodes and some dictionary lookups.
 """
 
 from __future__ import annotations
@@ -12,49 +17,26 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import pandas as pd
+from rank_bm25 import BM25Okapi
 
-from qa_engine.embeddings import TokenEncoding
 from qa_engine.index_store import IndexData
+from qa_engine.question import Question, Term, word_set
 from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
-_STOPWORDS = frozenset(
-    "a an the of to in on for and or is are was were be been by with as at from that this these those what which who whom "
-    "whose why how when where does do did can could should would will it its into about than then there their them they "
-    "used use using between difference explain describe".split()
-)
+DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
+PASSAGE_SEED = 0.05  # HippoRAG 2's weight of the dense passage hits beside the entity seeds
+PPR_VECTOR_SEEDS = 3  # a question that names no entity walks from its closest entity descriptions
+TERM_UNITS = 2  # passages each compared term brings by itself
+_TOKEN = re.compile(r"\w+")
 
 
-_WORDS = re.compile(r"[\w-]+")
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    encoding: TokenEncoding
-    weights: np.ndarray  # per query token: its word's IDF, 0 for stopwords and punctuation
-
-
-def query_weights(text: str, spans: np.ndarray, idf: dict[str, float]) -> np.ndarray:
-    """Rare words carry the question: each token weighs its word's inverse document frequency
-    (stopwords nothing; words the corpus never uses the most). A word piece takes the weight
-    of the whole word it belongs to."""
-    words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(text)]
-    top = max(idf.values(), default=1.0)
-    weights = np.zeros(len(spans), dtype=np.float32)
-    for i, (start, _) in enumerate(spans):
-        word = next((w for s, e, w in words if s <= start < e), None)
-        if word is not None and word not in _STOPWORDS:
-            weights[i] = idf.get(word, top)
-    return weights  # all zero for a question of stopwords only ("a"): nothing in it to match
-
-
-def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
-    df = Counter(w for text in texts for w in set(_WORDS.findall(text.lower())))
-    n = len(texts)
-    return {w: float(np.log((n + 1) / (c + 0.5))) for w, c in df.items()}
+def tokenize(text: str) -> list[str]:
+    """BM25's words: lower-case word characters."""
+    return _TOKEN.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -91,12 +73,68 @@ class Graph:
         unit_row = {u: i for i, u in enumerate(index.text_units["id"])}
         self.units_of = [[unit_row[u] for u in ids if u in unit_row] for ids in entities["text_unit_ids"]]
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
-        self.idf = inverse_document_frequency(index.text_units["text"].tolist())
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
+        self.previous_sentence = {b: a for a, b in reversed(self.next_sentence.items())}
         self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)))
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
+        texts = index.text_units["text"].fillna("").tolist()
+        self.bm25 = BM25Okapi([tokenize(t) for t in texts]) if texts else None
+        self.units_with: dict[str, set[int]] = defaultdict(set)
+        for row, text in enumerate(texts):
+            for word in word_set(text):
+                self.units_with[word].add(row)
+        self.network = _network(len(entities), self.ends, self.rel_weight, self.units_of, len(texts))
+        self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
+        self.names_of: dict[int, list[set[str]]] = defaultdict(list)  # entity row -> its title's and aliases' words
+        for title, alias in [*((t, t) for t in entities["title"]), *index.aliases]:
+            if title in self.entity_row:
+                self.names_of[self.entity_row[title]].append(word_set(alias))
+
+    def bm25_ranking(self, text: str, k: int) -> list[int]:
+        """Text units by BM25 score, best first; those sharing no word with the text left out."""
+        if self.bm25 is None:
+            return []
+        scores = self.bm25.get_scores(tokenize(text))
+        rows = np.argsort(-scores, kind="stable")[:k]
+        return [int(r) for r in rows if scores[r] > 0]
+
+    def walk(self, entities: list[int], passages: dict[int, float], k: int) -> list[int]:
+        """Text units by Personalized PageRank from the entities (by specificity) and, lightly,
+        the passages (by similarity): what the graph reaches from what the question names."""
+        seeds = {e: self.specificity[e] for e in entities}
+        total = sum(seeds.values())
+        personalization = {e: w / total for e, w in seeds.items()} if total else {}
+        offset, mass = len(self.units_of), sum(max(0.0, float(s)) for s in passages.values())
+        for row, sim in passages.items():
+            if mass > 0 and sim > 0:
+                personalization[offset + row] = personalization.get(offset + row, 0.0) + PASSAGE_SEED * float(sim) / mass
+        if not personalization:
+            return []
+        rank = nx.pagerank(self.network, alpha=DAMPING, personalization=personalization, tol=1e-6, weight="weight")
+        units = sorted((n for n in rank if n >= offset), key=lambda n: -rank[n])
+        return [n - offset for n in units[:k]]
+
+    def units_naming(self, term: Term) -> set[int]:
+        """Text units holding all the term's distinctive words, or naming an entity inside it."""
+        rows = set.intersection(*(self.units_with.get(w, set()) for w in term.words)) if term.words else set()
+        for e in term.entities:
+            rows |= set(self.units_of[e])
+        return rows
+
+
+def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, units_of: list[list[int]], n_units: int) -> nx.Graph:
+    """Entities (nodes 0..n-1) joined by their relationships (summed weights), each joined to
+    the text units it occurs in (nodes n..): the graph HippoRAG walks."""
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_entities + n_units))
+    for (s, t), w in zip(ends, weights, strict=True):
+        if s >= 0 and t >= 0 and s != t:
+            previous = graph.get_edge_data(s, t, default={"weight": 0.0})["weight"]
+            graph.add_edge(s, t, weight=previous + float(w))
+    graph.add_edges_from((e, n_entities + u, {"weight": 1.0}) for e, units in enumerate(units_of) for u in units)
+    return graph
 
 
 def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str]) -> list[list[tuple[int, int, str]]]:
@@ -114,13 +152,78 @@ def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str]) -> list[
     return [found[r] for r in range(len(texts))]
 
 
-def local_search(index: IndexData, graph: Graph, query: Query, k_entities: int = 10, k_text_units: int = 8) -> list[Candidate]:
+def local_search(index: IndexData, graph: Graph, question: Question, k_entities: int = 10, k_text_units: int = 8) -> list[Candidate]:
     """Candidates of every kind, in graphrag's local-search priority order."""
-    vector = query.encoding.vector[None, :]
+    vector = question.encoding.vector[None, :]
     entity_sims, entity_rows = _search(index, "entities", vector, k_entities)
     chosen = [int(r) for r in entity_rows]
-    sim_of = {"entities": dict(zip(chosen, entity_sims, strict=True))}
+    unit_sims, unit_rows = _search(index, "text_units", vector, k_text_units)
+    units = [int(u) for u in unit_rows]
+    for e in chosen:
+        units.extend(graph.units_of[e][:2])
+    units = list(dict.fromkeys(units))[: 2 * k_text_units]
+    return _candidates(index, graph, vector, chosen, units, _found(entity_rows, entity_sims, unit_rows, unit_sims))
 
+
+def graph_search(index: IndexData, graph: Graph, question: Question, k_entities: int = 10, k_text_units: int = 8) -> list[Candidate]:
+    """Local search seeded by the entities the question names, its text units fused from three
+    rankings (reciprocal rank fusion): vector hits, BM25, and Personalized PageRank from those
+    entities over the entity-relationship-text-unit graph (HippoRAG 2's walk). Each compared
+    term brings its own best passages, so "A and B" finds B's document too."""
+    vector = question.encoding.vector[None, :]
+    entity_sims, entity_rows = _search(index, "entities", vector, k_entities)
+    chosen = list(dict.fromkeys([*question.entities, *(int(r) for r in entity_rows)]))[:k_entities]  # named ones first
+    unit_sims, unit_rows = _search(index, "text_units", vector, k_text_units)
+    dense = [int(u) for u in unit_rows]
+    lexical = graph.bm25_ranking(question.text, k_text_units)
+    walked = graph.walk(question.entities or [int(r) for r in entity_rows[:PPR_VECTOR_SEEDS]], dict(zip(dense, unit_sims, strict=True)), k_text_units)
+    units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
+    for term in question.terms:
+        units += term_units(index, graph, term, vector)[:TERM_UNITS]
+    found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
+    return _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
+
+
+def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
+    """Cormack et al.'s fusion: sum of 1/(k + rank) over the rankings that hold an item."""
+    score: Counter = Counter()
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, 1):
+            score[item] += 1 / (k + rank)
+    return [item for item, _ in score.most_common()]
+
+
+def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -> list[int]:
+    """Text units that name a compared term, closest to the question first."""
+    rows = graph.units_naming(term)
+    return sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
+
+
+def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
+    """Lift the best-scored passage naming each compared term to the top of the text units:
+    a compare answer needs evidence on every side, whatever the reranker prefers."""
+    scores = np.asarray(scores, dtype=np.float32).copy()
+    units = [i for i, c in enumerate(candidates) if c.kind == "text_units"]
+    if not question.terms or not units:
+        return scores
+    top = float(max(scores[i] for i in units))
+    for term in reversed(question.terms):  # the first term ends highest
+        rows = graph.units_naming(term)
+        naming = [i for i in units if candidates[i].row in rows]
+        if naming:
+            best = max(naming, key=lambda i: scores[i])
+            top = scores[best] = max(top, float(scores[best])) + 1e-3
+    return scores
+
+
+def _found(entity_rows, entity_sims, unit_rows, unit_sims) -> dict[tuple[str, int], float]:
+    """FAISS's similarities of its hits, by (kind, row)."""
+    found = {("entities", int(r)): float(s) for r, s in zip(entity_rows, entity_sims, strict=True)}
+    return found | {("text_units", int(r)): float(s) for r, s in zip(unit_rows, unit_sims, strict=True)}
+
+
+def _candidates(index, graph, vector, chosen: list[int], units: list[int], found: dict[tuple[str, int], float]) -> list[Candidate]:
+    """The chosen entities, their relationships and reports, and the given text units."""
     # relationships: inside the chosen set first, then out to the rest by weight and degree
     inside, outside = Counter(), Counter()
     chosen_set = set(chosen)
@@ -131,26 +234,19 @@ def local_search(index: IndexData, graph: Graph, query: Query, k_entities: int =
     ranked_rels = sorted(inside, key=lambda r: -graph.rel_weight[r]) + sorted(
         outside, key=lambda r: (-outside[r], -graph.rel_weight[r], -graph.rel_degree[r])
     )
-    ranked_rels = ranked_rels[: 3 * k_entities]
+    ranked_rels = ranked_rels[: 3 * len(chosen)]
 
     # reports: communities holding the most chosen entities
     report_hits = Counter(rep for e in chosen for rep in set(graph.reports_of[e]))
     ranked_reports = [rep for rep, _ in report_hits.most_common(5)]
 
-    # text units: those of the chosen entities, by entity rank; plus direct vector hits
-    unit_sims, unit_rows = _search(index, "text_units", vector, k_text_units)
-    sim_of["text_units"] = dict(zip((int(u) for u in unit_rows), unit_sims, strict=True))
-    units = list(sim_of["text_units"])
-    for e in chosen:
-        units.extend(graph.units_of[e][:2])
-    units = list(dict.fromkeys(units))[: 2 * k_text_units]
+    def similarity(kind: str, row: int) -> float:
+        return found.get((kind, row)) or _cosine(index, kind, row, vector)
 
-    candidates = [Candidate("entities", e, float(sim_of["entities"][e])) for e in chosen]
+    candidates = [Candidate("entities", e, similarity("entities", e)) for e in chosen]
     candidates += [Candidate("relationships", r, _relationship_cosine(index, graph, r, vector)) for r in ranked_rels]
     candidates += [Candidate("community_reports", r, _cosine(index, "community_reports", r, vector)) for r in ranked_reports]
-    candidates += [
-        Candidate("text_units", u, float(sim_of["text_units"].get(u, _cosine(index, "text_units", u, vector)))) for u in units
-    ]
+    candidates += [Candidate("text_units", u, similarity("text_units", u)) for u in units]
     return candidates
 
 

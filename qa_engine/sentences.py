@@ -71,11 +71,12 @@ def normalize(sentence: str) -> str:
 
 def is_claim(sentence: str) -> bool:
     """A statement, not an exercise, a question, a fragment cut mid-sentence or mid-formula,
-    nor a lead-in ("... as follows:") whose code or table the corpus text no longer has."""
+    struck-out text, nor a lead-in ("... as follows:") whose code or table the corpus text no longer has."""
     dollars = sentence.replace("\\$", "")
     display = dollars.count("$$")
     unbalanced_math = display % 2 == 1 or (dollars.count("$") - 2 * display) % 2 == 1
-    return not sentence.endswith(("?", ":")) and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math
+    struck = "~~" in sentence  # markdown strike-through: text its writer withdrew
+    return not sentence.endswith(("?", ":")) and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math and not struck
 
 
 def successors(texts: list[str]) -> dict[str, str]:

@@ -1,0 +1,321 @@
+"""Reading the question, once, for every later stage: its encoding and token weights, its
+kind, the entities it names (linked to the graph by title and alias), the terms it compares,
+the words the corpus never uses, and what kind of sentence would answer it. The token-level
+matching that the reranker and the answerer share lives here too: both match the question.
+
+The rules come from English question grammar (interrogatives, auxiliaries, "how many",
+"difference between", "X and Y", connectives of cause), never from words of one corpus: a
+user's own papers are read the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from qa_engine import embeddings
+from qa_engine.embeddings import TokenEncoding
+
+KINDS = ("compare", "number", "who", "why", "definition", "list", "how", "yes/no", "other")
+STOPWORDS = frozenset(
+    "a an the of to in on for and or is are was were be been by with as at from that this these those what which who whom "
+    "whose why how when where does do did can could should would will it its into about than then there their them they "
+    "used use using between difference explain describe each both".split()
+)
+TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close to ColBERT's MaxSim
+
+_WORDS = re.compile(r"[\w-]+")
+_TOKEN = re.compile(r"[\w][\w'-]*|,")
+_AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
+_RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
+    ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
+    ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b")),
+    ("who", re.compile(r"^(?:who|whom|whose)\b|\bby whom\b")),
+    ("why", re.compile(r"\bwhy\b|\bwhat (?:is|are) the (?:purpose|reason|motivation|point)s? (?:of|for|behind)\b|\bfor what (?:purpose|reason)\b")),
+    ("list", re.compile(
+        r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
+        r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b"
+    )),
+    ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
+    ("how", re.compile(r"^how\b|\bin what way\b")),
+    ("yes/no", re.compile(rf"^{_AUXILIARY}\b")),
+)
+# What a sentence needs to answer a question of a kind: English connectives and number forms.
+_SATISFIES = {
+    "why": re.compile(
+        r"\b(?:because|since|so that|in order to|so as to|thus|therefore|hence|as a result|due to|leads? to|causes?|"
+        r"prevents?|avoids?|ensures?|otherwise|the reason|this is why|which is why)\b",
+        re.IGNORECASE,
+    ),
+    # a quantity, not a date: "16K tokens", "0.99", "eight heads"
+    "number": re.compile(
+        r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"eleven|twelve|twenty|hundred|thousand|million|billion|dozen|half|twice|double)\b",
+        re.IGNORECASE,
+    ),
+    "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
+    "who": re.compile(r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"),
+    "list": re.compile(r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"),  # "A, B(,) and C"
+}
+_DEFINES = r"(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
+_NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
+# between conjuncts of a coordination: "A, B and C", "A or B", "A vs. B", "A differs from B", "A rather than B"
+_JOIN_WORDS = frozenset("or vs versus rather instead than".split())
+_JOINS = re.compile(
+    r"^(?:(?:,|and|or|, and|, or)(?: (?:for|of|in|on|with|to|from|by|at))?|vs\.?|versus"  # "for A and for B": a repeated preposition
+    r"|(?:differs?|different|compared?|contrasted) (?:from|with|to)|rather than|than|instead of)$"
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity named in the question: its row in `entities` and where the question names it."""
+
+    entity: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Term:
+    """One side of a comparison: how to label it, and the words that tell it from the others."""
+
+    label: str
+    words: tuple[str, ...]  # normalized distinctive words: a sentence about this term has all of them
+    entities: tuple[int, ...]  # entity rows named inside it
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    encoding: TokenEncoding
+    weights: np.ndarray  # per question token: its word's IDF, 0 for stopwords, punctuation and set-aside words
+    kind: str = "other"
+    mentions: tuple[Mention, ...] = ()
+    terms: tuple[Term, ...] = ()  # compared terms, two or more, or none
+    unknown: tuple[str, ...] = ()  # content words the indexed corpus never uses
+    subject: str = ""  # what a definition question asks about
+
+    @property
+    def entities(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(m.entity for m in self.mentions))
+
+    def without(self, words: Iterable[str]) -> Question:
+        """The same question with `words` weighing nothing: what is left of it to match."""
+        drop = {w.lower() for w in words}
+        spans = self.encoding.spans
+        words_at = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(self.text)]
+        keep = np.asarray([next((w for s, e, w in words_at if s <= a < e), "") not in drop for a, _ in spans], dtype=bool)
+        return replace(self, weights=np.where(keep, self.weights, 0).astype(np.float32))
+
+    def satisfied_by(self, sentence: str) -> bool:
+        """Whether a sentence has the form of an answer to this kind of question."""
+        if self.kind == "definition" and self.subject:
+            subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
+            return re.search(rf"{subject}{_DEFINES}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
+        rule = _SATISFIES.get("date" if re.match(r"\s*(?:when|in (?:what|which) year|what year)\b", self.text, re.IGNORECASE) else self.kind)
+        return rule is not None and rule.search(sentence) is not None
+
+
+class Reader:
+    """What reading a question needs from the index, prepared once per engine."""
+
+    def __init__(self, texts: list[str], titles: list[str], aliases: Iterable[tuple[str, str]] = ()):
+        self.idf = inverse_document_frequency(texts)
+        self.vocabulary = {form for word in self.idf for form in _forms(word)}
+        self.linker = EntityLinker(titles, aliases)
+
+    def knows(self, word: str) -> bool:
+        """The corpus uses the word, in some inflection, or every part of a hyphenated one."""
+        parts = [p for p in word.split("-") if p]
+        return bool(_forms(word) & self.vocabulary) or (len(parts) > 1 and all(_forms(p) & self.vocabulary for p in parts))
+
+    def read(self, model, text: str) -> Question:
+        encoding = embeddings.encode_tokens(model, [text], threads=1)[0]
+        return self.parse(text, encoding)
+
+    def parse(self, text: str, encoding: TokenEncoding) -> Question:
+        mentions = self.linker.mentions(text)
+        kind = question_kind(text)
+        terms = compared_terms(text, mentions)
+        if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
+            kind = "compare"
+        elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
+            kind = question_kind(text, skip="compare")
+        unknown = tuple(
+            dict.fromkeys(w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
+        )
+        return Question(
+            text=text,
+            encoding=encoding,
+            weights=query_weights(text, encoding.spans, self.idf),
+            kind=kind,
+            mentions=tuple(mentions),
+            terms=terms if kind == "compare" else (),
+            unknown=unknown,
+            subject=definition_subject(text) if kind == "definition" else "",
+        )
+
+
+def question_kind(text: str, skip: str = "") -> str:
+    lowered = " ".join(text.lower().split())
+    return next((kind for kind, rule in _RULES if kind != skip and rule.search(lowered)), "other")
+
+
+def definition_subject(text: str) -> str:
+    """"What is in-context learning in GPT-3?" asks about "in-context learning"."""
+    match = re.match(r"\s*(?:what(?:'s| is| are)|define|what is meant by|what does)\s+(?:an? |the )?(.+?)(?:\s+(?:mean|stand for))?\s*[?.]?\s*$", text, re.IGNORECASE)
+    if not match:
+        return ""
+    return re.split(r"\s+(?:in|of|for|and|when|with|used|that|which)\s+|,", match.group(1), maxsplit=1)[0].strip()
+
+
+def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
+    """The conjuncts of the question's longest coordination ("A, B and C", "A differs from B").
+
+    A conjunct is a run of content words; in "soft and hard attention weights" the first
+    conjunct shares the head of the last ("soft attention weights"), as English elides it."""
+    tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    runs: list[list[int]] = []
+    for i, (word, _, _) in enumerate(tokens):
+        lowered = word.lower()
+        content = word != "," and lowered not in STOPWORDS | _JOIN_WORDS and not _RULES[0][1].search(lowered)
+        if content and runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        elif content:
+            runs.append([i])
+    best: list[list[int]] = []
+    chain: list[list[int]] = []
+    for run in runs:
+        chain = [*chain, run] if chain and _JOINS.match(_between(tokens, chain[-1], run)) else [run]
+        if len(chain) > len(best):
+            best = chain
+    if len(best) < 2 or len(best) == 2 and _between(tokens, best[0], best[1]) == ",":  # "..., right?" joins nothing
+        return ()
+    best = [_to_mentions(run, tokens, mentions) for run in best]
+    words = [[tokens[i][0] for i in run] for run in best]
+    spans = [(tokens[run[0]][1], tokens[run[-1]][2]) for run in best]
+    last = words[-1]
+    for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
+        joined = " ".join(w for w, _, _ in tokens[best[k][-1] + 1 : best[k + 1][0]]).lower()
+        if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2:
+            break
+        words[k] = words[k] + last[1:]
+    normalized = [[_normal(p) for w in ws for p in _name_words(w)] for ws in words]  # as `word_set` reads passages
+    terms = []
+    for k, ws in enumerate(normalized):
+        others = {w for j, o in enumerate(normalized) if j != k for w in o}
+        distinct = tuple(w for w in ws if w not in others) or tuple(ws)
+        inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
+        terms.append(Term(" ".join(words[k]), distinct, inside))
+    return tuple(terms)
+
+
+def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[int]) -> str:
+    """The words joining two runs, articles left out: "between the A and the B"."""
+    joined = " ".join(w for w, _, _ in tokens[left[-1] + 1 : right[0]]).lower()
+    return " ".join(re.sub(r"\b(?:the|an?)\b", "", joined).split())
+
+
+def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> list[int]:
+    """A conjunct ends where the last entity name in it ends: "Routing Transformer choose" -> "Routing Transformer"."""
+    ends = [m.end for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]]
+    return [i for i in run if tokens[i][1] < max(ends)] if ends else run
+
+
+class EntityLinker:
+    """Names of the graph's entities (titles and aliases) found in a question, longest first."""
+
+    def __init__(self, titles: list[str], aliases: Iterable[tuple[str, str]] = ()):
+        row = {t: i for i, t in enumerate(titles)}
+        self.forms: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        for name, entity in [*((t, i) for t, i in row.items()), *((a, row[t]) for t, a in aliases if t in row)]:
+            form = tuple(_normal(w) for w in _name_words(str(name)))
+            if form and len("".join(form)) > 1 and not all(w in STOPWORDS for w in form):
+                self.forms[form].add(entity)
+        self.longest = max((len(f) for f in self.forms), default=0)
+
+    def mentions(self, text: str) -> list[Mention]:
+        words = [(m.start(), m.end(), _normal(m.group(0))) for m in re.finditer(r"[^\W_]+(?:'s)?", text)]
+        found, i = [], 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                entities = self.forms.get(tuple(w for _, _, w in words[i : i + n]))
+                if entities:
+                    found += [Mention(e, words[i][0], words[i + n - 1][1]) for e in sorted(entities)]
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+
+def word_set(text: str) -> set[str]:
+    """Normalized words of a text, hyphenated parts included: what term matching compares."""
+    return {_normal(w) for w in _name_words(text)}
+
+
+def _name_words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text)
+
+
+def _normal(word: str) -> str:
+    """Lower case, no possessive, no plural s: "Transformers'", "transformer's" -> "transformer"."""
+    word = word.lower().removesuffix("'s").strip("'")
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def _forms(word: str) -> set[str]:
+    """Spellings under which a corpus may use the word: lenient, so that a word is called
+    unknown only when no inflection of it occurs ("scores" is known where "scoring" is)."""
+    lowered = word.lower()
+    forms = {lowered, lowered.replace("-", "")}
+    return forms | {re.sub(r"(?<=\w{3})(?:ing|ed|es|s|e)$", "", f) for f in forms}
+
+
+def _phrase_pattern(phrase: str) -> str:
+    return r"[\s-]*".join(re.escape(w) + r"s?" for w in _name_words(phrase.lower()))
+
+
+def query_weights(text: str, spans: np.ndarray, idf: dict[str, float]) -> np.ndarray:
+    """Rare words carry the question: each token weighs its word's inverse document frequency
+    (stopwords nothing; words the corpus never uses the most). A word piece takes the weight
+    of the whole word it belongs to."""
+    words = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(text)]
+    top = max(idf.values(), default=1.0)
+    weights = np.zeros(len(spans), dtype=np.float32)
+    for i, (start, _) in enumerate(spans):
+        word = next((w for s, e, w in words if s <= start < e), None)
+        if word is not None and word not in STOPWORDS:
+            weights[i] = idf.get(word, top)
+    return weights  # all zero for a question of stopwords only ("a"): nothing in it to match
+
+
+def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
+    df = Counter(w for text in texts for w in set(_WORDS.findall(text.lower())))
+    n = len(texts)
+    return {w: float(np.log((n + 1) / (c + 0.5))) for w, c in df.items()}
+
+
+def cross_attention(question: Question, tokens: np.ndarray) -> float:
+    """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
+    if len(tokens) == 0 or not question.weights.sum():  # a question with no tokens (only zero-width or control characters)
+        return 0.0
+    sims = question.encoding.tokens @ tokens.T.astype(np.float32)  # (question tokens, record tokens)
+    logits = sims / TEMPERATURE
+    attention = np.exp(logits - logits.max(axis=1, keepdims=True))
+    attention /= attention.sum(axis=1, keepdims=True)
+    attended = (attention * sims).sum(axis=1)
+    return float(attended @ question.weights / question.weights.sum())
+
+
+def sentence_match(question: Question, tokens: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean of word-level cross-attention and the cosine of the mean-pooled sentence, and
+    that pooled vector (unit length): which words answer, and what the sentence is about."""
+    pooled = tokens.mean(axis=0)
+    pooled /= float(np.linalg.norm(pooled)) + 1e-12
+    return (cross_attention(question, tokens) + float(pooled @ question.encoding.vector)) / 2, pooled

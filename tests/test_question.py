@@ -1,0 +1,149 @@
+"""Reading the question: kinds from its grammar, entities linked by title and alias, compared
+terms, words the corpus never uses; and what graph search and the answer do with them."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_engine import QAEngine
+from qa_engine.index_store import read_aliases
+from qa_engine.question import KINDS, EntityLinker, Reader, compared_terms, definition_subject, question_kind
+from qa_engine.search import cover_terms, graph_search, local_search
+
+# Content words of these are invented: only the grammar can type them.
+CASES = [
+    ("What is the difference between zorbs and quiffles?", "compare"),
+    ("How does a zorb differ from a quiffle?", "compare"),
+    ("Zorbs versus quiffles: which is faster?", "compare"),
+    ("How many blargs does a zorb have?", "number"),
+    ("When was the zorb introduced?", "number"),
+    ("Who introduced the quiffle?", "who"),
+    ("Why does a zorb spin?", "why"),
+    ("What is the purpose of a quiffle?", "why"),
+    ("What is a zorb?", "definition"),
+    ("What are quiffles?", "definition"),
+    ("What are the three parts of a zorb?", "list"),
+    ("List the parts of a zorb.", "list"),
+    ("How does a zorb spin?", "how"),
+    ("Can a zorb spin backwards?", "yes/no"),
+    ("Does the quiffle use blargs?", "yes/no"),
+    ("What is inside a zorb?", "other"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), CASES)
+def test_question_kind_comes_from_grammar(text, kind):
+    assert question_kind(text) == kind and kind in KINDS
+
+
+def test_compared_terms_are_the_conjuncts_with_elided_heads():
+    soft, hard = compared_terms("What is the difference between soft and hard attention weights?", [])
+    assert (soft.label, hard.label) == ("soft attention weights", "hard attention weights")
+    assert (soft.words, hard.words) == (("soft",), ("hard",))  # what tells one from the other
+    terms = compared_terms("How do Zorbs, Quiffles and Blargs each spin?", [])
+    assert [t.label for t in terms] == ["Zorbs", "Quiffles", "Blargs"]
+    differ = compared_terms("How does pre-normalization differ from post-normalization in blocks?", [])
+    assert [t.label for t in differ] == ["pre-normalization", "post-normalization"]
+    assert [t.words for t in differ] == [("pre",), ("post",)]  # "normalization" is on both sides
+    assert compared_terms("What is a zorb?", []) == ()
+
+
+def test_definition_subject():
+    assert definition_subject("What is in-context learning in GPT-3?") == "in-context learning"
+    assert definition_subject("What is a zorb?") == "zorb"
+
+
+def test_entities_link_by_title_and_alias_plural_and_case_free():
+    linker = EntityLinker(["MULTI-HEAD ATTENTION", "ZORB", "KEY"], aliases=[("MULTI-HEAD ATTENTION", "MHA"), ("ZORB", "zorbing engine")])
+    found = lambda text: [m.entity for m in linker.mentions(text)]  # noqa: E731
+    assert found("How many heads does MHA use?") == [0]
+    assert found("Do multi-head attentions and Zorbs share keys?") == [0, 1, 2]
+    assert found("Is a zorbing engine fast?") == [1]  # the longest name wins
+    assert found("What is attention?") == []
+
+
+def test_reader_marks_words_the_corpus_never_uses():
+    reader = Reader(["Attention scores are computed as dot products."], ["ATTENTION"])
+    assert all(reader.knows(w) for w in ("attention", "score", "Scores", "scoring", "dot-products")) and not reader.knows("SVD")
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    question = reader.parse("Can SVD be used to compute attention scores?", encoding)
+    assert question.unknown == ("SVD",) and question.kind == "yes/no"  # "compute": as "computed"
+
+
+@pytest.fixture(scope="module")
+def two_entities(engine):
+    """Two entities, each of whose passages all sit in a different document of the fixture
+    corpus: chosen from the index, so the test holds whatever the extractor names."""
+    units, entities = engine.index.text_units, engine.index.entities
+    document_of = dict(zip(units["id"], units["document_id"], strict=True))
+    homes = {}
+    for row, (title, ids) in enumerate(zip(entities["title"], entities["text_unit_ids"], strict=True)):
+        docs = {document_of[u] for u in ids if u in document_of}
+        if len(docs) == 1 and 2 <= len(ids) and re.fullmatch(r"[A-Z]+(?: [A-Z]+)+", title):
+            homes.setdefault(next(iter(docs)), row)
+    rows = list(homes.values())[:2]
+    assert len(rows) == 2, "the fixture corpus should have two documents with entities of their own"
+    return rows
+
+
+def test_graph_search_brings_passages_of_every_compared_entity(engine, two_entities):
+    a, b = (engine.index.entities["title"].iat[r].lower() for r in two_entities)
+    question = engine.encode_question(f"How do {a} and {b} differ?")
+    assert question.kind == "compare" and set(two_entities) <= set(question.entities)
+    candidates = graph_search(engine.index, engine.graph, question, 10, 16)
+    scores = cover_terms(engine.graph, question, candidates, engine.reranker.scores(engine.index, engine.graph, question, candidates))
+    units = [c.row for c, _ in sorted(zip(candidates, scores, strict=True), key=lambda cs: -cs[1]) if c.kind == "text_units"]
+    for rank, entity in enumerate(two_entities):  # the best passage of each term, in the question's order, first
+        assert units[rank] in engine.graph.units_of[entity]
+
+
+def test_pagerank_walks_from_the_named_entity_to_its_passages(engine, two_entities):
+    entity = two_entities[1]
+    walked = engine.graph.walk([entity], {}, 5)
+    assert walked[0] in engine.graph.units_of[entity]
+    assert engine.graph.walk([], {}, 5) == []  # nothing to start from: no walk
+
+
+def test_compare_answer_has_one_labelled_part_per_entity(engine, two_entities):
+    titles = [engine.index.entities["title"].iat[r].lower() for r in two_entities]
+    answer = engine.ask(f"What is the difference between {titles[0]} and {titles[1]}?")
+    assert not answer.abstained
+    lines = [line for line in answer.text.splitlines() if line.startswith("- ")]
+    for line, title in zip(lines, titles, strict=False):
+        assert line.lower().startswith(f"- **{title}:** ")
+        assert "[Data:" in line and title.split()[-1] in line.lower().split(":** ", 1)[1]
+    assert not answer.warnings  # every citation is in the evidence
+
+
+def test_honest_premise_names_what_the_corpus_does_not_mention(engine):
+    answer = engine.ask("Can SVD be used to compute attention scores?")
+    assert not answer.abstained
+    premise, _, rest = answer.text.partition("\n\n- ")
+    assert 'The indexed corpus does not mention SVD in connection with "compute attention scores"' in premise
+    assert "scor" in rest.lower() and "[Data:" in rest and not answer.warnings  # how scores are computed, cited
+    assert not re.search(r"\b(?:yes|no)\b[,.]", answer.text, re.IGNORECASE)  # no verdict the evidence does not state
+
+
+def test_aliases_side_table_is_optional_and_links(tmp_path, fixture_index, fixture_settings):
+    assert read_aliases(fixture_index) == [] or (fixture_index / "entity_aliases.parquet").exists()
+    copy = tmp_path / "index"
+    shutil.copytree(fixture_index, copy)
+    entities = pd.read_parquet(copy / "entities.parquet")
+    title = entities["title"].iat[0]
+    pd.DataFrame({"title": [title], "alias": ["Qzxv"]}).to_parquet(copy / "entity_aliases.parquet")
+    engine = QAEngine.load(copy, fixture_settings)
+    assert (title, "Qzxv") in engine.index.aliases
+    assert engine.encode_question("What does Qzxv do?").entities == (0,)
+    pd.DataFrame({"name": ["x"]}).to_parquet(copy / "entity_aliases.parquet")
+    with pytest.raises(Exception, match="entity_aliases.parquet needs the columns title and alias"):
+        read_aliases(copy)
+
+
+def test_local_search_is_still_there(engine):
+    question = engine.encode_question("What does multi-head attention do?")
+    assert {c.kind for c in local_search(engine.index, engine.graph, question, 10, 16)} >= {"entities", "text_units"}
