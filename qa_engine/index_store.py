@@ -18,7 +18,7 @@ import pyarrow
 
 from qa_engine import embeddings
 from qa_engine.errors import IndexNotFoundError
-from qa_engine.token_store import KINDS, TokenStore, record_texts
+from qa_engine.token_store import KINDS, DamagedFile, TokenStore, record_texts
 from qa_engine.vector_store import read_faiss, to_gpu_if_available
 
 TABLES = ("documents", "text_units", "entities", "relationships", "communities", "community_reports")
@@ -71,16 +71,16 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     warnings: list[str] = []
     vectors, tokens = {}, {}
     for kind in KINDS:
-        if (folder / f"{kind}_tokens.faiss").exists():
+        if (folder / f"{kind}_tokens.npy").exists():
             try:
                 tokens[kind] = TokenStore.load(folder, kind)
-            except _UNREADABLE as err:
-                raise _damaged(folder / f"{kind}_tokens.parquet", err) from None
+            except DamagedFile as err:
+                raise _damaged(err.path, err.error) from None
             if len(tokens[kind].ids) != len(tables[kind]) or tokens[kind].ids != tables[kind]["id"].tolist():
                 raise IndexNotFoundError(f"{folder / f'{kind}_tokens.parquet'} does not match {kind}.parquet: {REBUILD}")
         else:
             tokens[kind] = _compute_tokens(kind, tables[kind], model_name)
-            warnings.append(f"{kind}: no token store in {folder} (an index from `graphrag index`?): computed on load")
+            warnings.append(f"{kind}: no token store in {folder} (an index from `graphrag index` or an older qa-engine?): computed on load")
         vectors[kind] = _vector_index(folder, kind, tables[kind], tokens[kind])
     docs = tables["documents"]
     paths = [raw.get("path", "") if isinstance(raw, dict) else "" for raw in docs["raw_data"]]

@@ -487,7 +487,7 @@ def test_cli_refuses_an_unusable_corpus(tmp_path, capsys, case):
         "community_reports.parquet",
         "entity_description.faiss",
         "entity_description.parquet",
-        "entities_tokens.faiss",
+        "entities_tokens.npy",
         "text_units_tokens.parquet",
     ],
 )
