@@ -9,7 +9,7 @@ Corpora (each built into a fresh index and cache under --work):
 Peak RSS is the child's own (os.wait4), so builds do not mask each other. `--baseline DIR`
 runs the same builds with the code of another checkout (e.g. /work/main) in the same run.
 
-    .venv/bin/python bench/bench_large.py [--book-mb 2] [--baseline /work/main] [--work /tmp/bench_large]
+    .venv/bin/python bench/bench_large.py [--book-mb 2] [--baseline /work/main [--baseline-only]] [--only repeated]
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def build(code: Path, corpus_dir: Path, work: Path) -> dict:
                "--output", str(work / "index"), "--quiet"]
     started = time.perf_counter()
     with (work / "build.log").open("wb") as log:
-        child = subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(code)}, stdout=log, stderr=subprocess.STDOUT)
+        # cwd too: `python -m` puts the working directory first on the path
+        child = subprocess.Popen(command, cwd=code, env={**os.environ, "PYTHONPATH": str(code)}, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     log_text = (work / "build.log").read_text(errors="replace")
     return {
@@ -81,13 +82,15 @@ def main() -> None:
     parser.add_argument("--book-mb", type=float, default=0, help="also build a corpus with one book of this many MB")
     parser.add_argument("--baseline", type=Path, help="a checkout whose code builds the same corpora, for comparison")
     parser.add_argument("--only", nargs="*", choices=["shipped", "repeated", "book"], help="run only these corpora")
+    parser.add_argument("--baseline-only", action="store_true", help="build with the --baseline code only")
     args = parser.parse_args()
     kinds = args.only or ["shipped", "repeated"] + (["book"] if args.book_mb else [])
     print(f"# bench_large {now()}, {machine()}")
     for kind in kinds:
         folder = corpus(kind, args.work / "corpus" / kind, args.book_mb)
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        for name, code in [("this", ROOT)] + ([("baseline", args.baseline.resolve())] if args.baseline else []):
+        codes = ([] if args.baseline_only else [("this", ROOT)]) + ([("baseline", args.baseline.resolve())] if args.baseline else [])
+        for name, code in codes:
             result = build(code, folder, args.work / f"{kind}-{name}")
             print(json.dumps({"corpus": kind, "corpus_mb": round(size / 1e6, 1), "code": name, **result}), flush=True)
     print(f"# done {now()}, load average now {machine().split('load average ')[1]}")

@@ -71,7 +71,7 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     warnings: list[str] = []
     vectors, tokens = {}, {}
     for kind in KINDS:
-        if (folder / f"{kind}_tokens.npy").exists():
+        if TokenStore.saved(folder, kind):
             try:
                 tokens[kind] = TokenStore.load(folder, kind)
             except DamagedFile as err:
@@ -80,7 +80,7 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
                 raise IndexNotFoundError(f"{folder / f'{kind}_tokens.parquet'} does not match {kind}.parquet: {REBUILD}")
         else:
             tokens[kind] = _compute_tokens(kind, tables[kind], model_name)
-            warnings.append(f"{kind}: no token store in {folder} (an index from `graphrag index` or an older qa-engine?): computed on load")
+            warnings.append(f"{kind}: no token store in {folder} (an index from `graphrag index`?): computed on load")
         vectors[kind] = _vector_index(folder, kind, tables[kind], tokens[kind])
     docs = tables["documents"]
     paths = [raw.get("path", "") if isinstance(raw, dict) else "" for raw in docs["raw_data"]]

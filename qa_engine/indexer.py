@@ -121,6 +121,8 @@ def _leave_out(documents, failed: DocumentsFailed):
     for issue in left:
         print(f"warning: {issue}", file=sys.stderr)
     kept = [d for d in documents if d.sha256 not in failed.reasons]
+    if not left:  # never build the same documents again
+        raise QAEngineError(str(failed))
     if not kept:
         raise CorpusError("no document could be indexed; each was left out:\n" + "\n".join(f"  {i}" for i in left))
     return kept, left

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -71,12 +72,23 @@ class TokenStore:
             spans=[np.asarray(e.spans, dtype=np.int32).reshape(-1, 2) for e in encodings],
         )
 
+    @staticmethod
+    def saved(folder: Path, kind: str) -> bool:
+        return (folder / f"{kind}_tokens.npy").exists() or (folder / f"{kind}_tokens.faiss").exists()
+
     @classmethod
     def load(cls, folder: Path, kind: str) -> TokenStore:
         """The array memory-mapped, the rows read one row group at a time."""
         array, table = folder / f"{kind}_tokens.npy", folder / f"{kind}_tokens.parquet"
-        with _reading(array):
-            tokens = np.load(array, mmap_mode="r")
+        legacy = folder / f"{kind}_tokens.faiss"  # indexes built before the .npy: read whole, as then
+        if not array.exists() and legacy.exists():
+            array = legacy
+            with _reading(array):
+                index = faiss.read_index(str(array))
+                tokens = index.reconstruct_n(0, index.ntotal).astype(np.float16).reshape(-1, index.d)
+        else:
+            with _reading(array):
+                tokens = np.load(array, mmap_mode="r")
         ids, starts, counts, pooled, spans = [], [], [], [], []
         with _reading(table), pq.ParquetFile(table) as rows:
             for g in range(rows.num_row_groups):
@@ -84,8 +96,8 @@ class TokenStore:
                 ids += group["id"].to_pylist()
                 starts.append(group["start"].to_numpy())
                 counts.append(group["count"].to_numpy())
-                pooled.append(_values(group["vector"]).reshape(-1, tokens.shape[1]))
-                pairs = np.stack([_values(group["span_start"]), _values(group["span_end"])], axis=1)
+                pooled.append(_values(group["vector"]).astype(np.float32).reshape(-1, tokens.shape[1]))
+                pairs = np.stack([_values(group["span_start"]), _values(group["span_end"])], axis=1).astype(np.int32)
                 spans += np.split(pairs, np.cumsum(counts[-1])[:-1])
         counts_all = np.concatenate(counts) if counts else np.zeros(0, np.int64)
         if int(counts_all.sum()) != len(tokens):
