@@ -26,7 +26,7 @@ from qa_engine import embeddings
 
 KINDS = ("text_units", "entities", "community_reports")  # relationships: scored by their entities
 ROW_GROUP = 2048  # rows per parquet row group: one group's lists stay far below Arrow's 2 GB chunk limit
-WINDOW = 512  # rows encoded before they are written: bounds a build's memory (~512 x 256 x 384 float32)
+WINDOW = 256  # rows encoded before they are written: a build holds at most ~256 x 256 x 384 float32 (100 MB)
 
 _ROWS = pa.schema(
     [
