@@ -260,13 +260,11 @@ def test_subgraph_and_drawing(fixture_index):
 
 
 def test_cli_app_runs_streamlit_on_localhost(monkeypatch, tmp_path):
-    import subprocess
-
     from qa_engine import cli
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
-    assert cli.main(["app", "--index", str(tmp_path), "--port", "8600"]) == 0
+    monkeypatch.setattr(os, "execvpe", lambda file, cmd, env: calls.append((cmd, env)))  # else it replaces pytest
+    cli.main(["app", "--index", str(tmp_path), "--port", "8600"])
     cmd, env = calls[0]
     assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(APP)]
     assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
