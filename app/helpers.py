@@ -114,7 +114,7 @@ def evidence_tables(answer: Answer, index) -> dict[str, pd.DataFrame]:
 
     rows = {
         "sources": [
-            {"cited": e.id in cited["sources"], "id": e.id, "document": e.title, "file": e.document,
+            {"cited": e.id in cited["sources"], "id": e.id, "document": e.title, "file": e.location,
              "passage": _one_line(e.text), "score": e.score}
             for e in of_kind["sources"]
         ],

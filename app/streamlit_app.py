@@ -34,7 +34,7 @@ EVIDENCE_COLUMNS = {
         "document": st.column_config.TextColumn("Document", width="medium"),
         "passage": st.column_config.TextColumn("Passage", width="large"),
         "score": st.column_config.NumberColumn("Score", format="%.2f", width="small"),
-        "file": st.column_config.TextColumn("File", width="medium"),
+        "file": st.column_config.TextColumn("File", width="medium", help="the file, and the page for PDFs"),
         "id": st.column_config.NumberColumn("Id", width="small"),
     },
     "entities": {

@@ -228,7 +228,10 @@ def answer_items(engine, items: Iterable[BatchItem], progress: bool = True) -> I
 
 def format_md(number: int, result: BatchResult) -> str:
     if result.answer is not None:
-        return f"Q{number}: {result.answer.question}\nA{number}:\n\n{result.answer.text}\n\n"
+        answer = result.answer
+        cited = [e for e in answer.evidence if e.kind == "sources" and e.id in answer.citations.sources]
+        sources = f"\nSources: {'; '.join(f'{e.location} ({e.id})' for e in cited)}\n" if cited else ""
+        return f"Q{number}: {answer.question}\nA{number}:\n\n{answer.text}\n{sources}\n"
     question = result.item.question or f"(line {result.item.line})"
     return f"Q{number}: {question}\nA{number}: error: {result.error}\n\n"
 

@@ -66,7 +66,8 @@ def to_evidence(index: IndexData, candidate: Candidate, score: float) -> Evidenc
     if kind == "reports":
         return Evidence(kind, int(row["community"]), row["title"], row["summary"] or "", "", score)
     title, path = index.document_of.get(row["document_id"], ("", ""))
-    return Evidence(kind, int(row["human_readable_id"]), title, row["text"], path, score)
+    pages = index.pages_of.get(row["id"])
+    return Evidence(kind, int(row["human_readable_id"]), title, row["text"], path, score, pages[0] if pages else None)
 
 
 def allowed_citations(evidence: list[Evidence]) -> Citations:

@@ -8,7 +8,7 @@ Every failure names the file and the command that rebuilds it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
@@ -18,6 +18,7 @@ import pyarrow
 
 from qa_engine import embeddings
 from qa_engine.errors import IndexNotFoundError
+from qa_engine.pdf import text_unit_pages
 from qa_engine.token_store import KINDS, DamagedFile, TokenStore, record_texts
 from qa_engine.vector_store import read_faiss, to_gpu_if_available
 
@@ -36,6 +37,7 @@ class IndexData:
     tokens: dict[str, TokenStore]  # kind -> token store, row-aligned with tables[kind]
     warnings: list[str]
     document_of: dict[str, tuple[str, str]]  # document id -> (title, corpus path or title)
+    pages_of: dict[str, tuple[int, ...]] = field(default_factory=dict)  # text unit id -> its pages (PDFs)
 
     def record_text(self, kind: str, row: int) -> str:
         return record_texts(kind, self.tables[kind].iloc[[row]])[0]
@@ -85,7 +87,8 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     docs = tables["documents"]
     paths = [raw.get("path", "") if isinstance(raw, dict) else "" for raw in docs["raw_data"]]
     document_of = {d: (t, p or t) for d, t, p in zip(docs["id"], docs["title"], paths, strict=True)}
-    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of)
+    pages_of = text_unit_pages(docs, tables["text_units"])
+    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of, pages_of)
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from qa_engine.config import Settings
 from qa_engine.errors import CorpusError, QAEngineError
-from qa_engine.ingest import IngestIssue, ingest_corpus
+from qa_engine.ingest import IngestIssue, ingest_corpus, paper_record
 from qa_engine.isolation import DocumentsFailed
 
 MANIFEST = "manifest.json"
@@ -165,7 +165,7 @@ def _documents_frame(documents) -> pd.DataFrame:
                 "title": doc.title,
                 "text": doc.text,
                 "creation_date": now,
-                "raw_data": {"path": doc.path, "size": doc.size},
+                "raw_data": {"path": doc.path, "size": doc.size, **paper_record(doc)},
             }
             for i, doc in enumerate(documents)
         ]

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import html
-import logging
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
-from pypdf import PdfReader
 from tqdm import tqdm
 
 from qa_engine.errors import CorpusError
+from qa_engine.pdf import UnreadablePDF, read_pdf
 
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".md", ".mdx", ".txt", ".tex"})
 
@@ -26,9 +24,6 @@ _TITLE_MAX_CHARS = 120
 # (pattern, replacement) pairs applied in order: each cleaner is a short list of these.
 _Rules = list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
 
-# pypdf logs its own complaints about broken files; the IngestIssue is what the user reads.
-logging.getLogger("pypdf").setLevel(logging.CRITICAL)
-
 
 @dataclass(frozen=True)
 class SourceDocument:
@@ -37,12 +32,29 @@ class SourceDocument:
     text: str
     sha256: str  # of the raw bytes: the index manifest rebuilds only what changed
     size: int
+    # PDFs only: (offset in text, page) where each page's text starts, and the paper's record
+    pages: tuple[tuple[int, int], ...] = ()
+    authors: tuple[str, ...] = ()
+    abstract: str = ""
+    references: tuple[str, ...] = ()  # the bibliography, kept out of `text`
+
+
+def paper_record(document: SourceDocument) -> dict:
+    """What documents.raw_data keeps of a paper beside its text (empty for other formats):
+    page offsets as two lists, so the parquet column stays plain lists of integers."""
+    return {
+        "page_offsets": [offset for offset, _ in document.pages],
+        "page_numbers": [page for _, page in document.pages],
+        "authors": list(document.authors),
+        "abstract": document.abstract,
+        "references": list(document.references),
+    }
 
 
 @dataclass(frozen=True)
 class IngestIssue:
     path: str
-    action: str  # "skipped", "decoded as latin-1"
+    action: str  # "skipped", "decoded as latin-1", "repaired"
     reason: str
 
     def __str__(self) -> str:
@@ -125,64 +137,29 @@ def read_document(
     if not raw.strip():
         return skipped("empty file")
 
-    issue = None
+    sha256 = hashlib.sha256(raw).hexdigest()
     if suffix == ".pdf":
         try:
-            title, text = _read_pdf(raw)
-        except _UnreadablePDF as exc:
+            paper = read_pdf(raw, clean=_normalize_newlines)
+        except UnreadablePDF as exc:
             return skipped(str(exc))
-    else:
-        if b"\x00" in raw:
-            return skipped("contains NUL bytes: binary file")
-        try:
-            decoded = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            decoded = raw.decode("latin-1")
-            issue = IngestIssue(rel, "decoded as latin-1", "not valid UTF-8")
-        title, text = _TEXT_READERS[suffix](_normalize_newlines(decoded))
+        title = paper.title or _first_line(paper.text) or _prettify_stem(path.stem)
+        document = SourceDocument(
+            rel, title, paper.text, sha256, size, paper.pages, paper.authors, paper.abstract, paper.references
+        )
+        return document, IngestIssue(rel, "repaired", paper.damage) if paper.damage else None
+    if b"\x00" in raw:
+        return skipped("contains NUL bytes: binary file")
+    issue = None
+    try:
+        decoded = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        decoded = raw.decode("latin-1")
+        issue = IngestIssue(rel, "decoded as latin-1", "not valid UTF-8")
+    title, text = _TEXT_READERS[suffix](_normalize_newlines(decoded))
     if not text:
         return skipped("no text after cleaning")
-    title = title or _prettify_stem(path.stem)
-    return SourceDocument(rel, title, text, hashlib.sha256(raw).hexdigest(), size), issue
-
-
-# ---------------------------------------------------------------- PDF
-
-
-class _UnreadablePDF(Exception):
-    """The reason a PDF gives us no text, worded for the user."""
-
-
-def _read_pdf(raw: bytes) -> tuple[str, str]:
-    """Title and text, pages split by blank lines; _UnreadablePDF says why there is none."""
-    if b"%PDF-" not in raw[:1024]:
-        raise _UnreadablePDF("not a valid PDF (no %PDF header)")
-    try:
-        reader = PdfReader(BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise _UnreadablePDF("encrypted PDF: needs a password")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = reader.metadata.title if reader.metadata else None
-    except _UnreadablePDF:
-        raise
-    except Exception as exc:  # pypdf raises many types on damaged files; all mean the same to us
-        raise _UnreadablePDF(f"not a valid PDF ({type(exc).__name__}: {exc})") from exc
-    text = _tidy("\n\n".join(_normalize_newlines(page).strip() for page in pages))
-    if not text:
-        raise _UnreadablePDF("PDF has no extractable text: scanned pages need OCR first")
-    meta_title = " ".join(str(meta_title or "").split())
-    return (meta_title if _is_real_title(meta_title) else _first_line(text)), text
-
-
-def _is_real_title(title: str) -> bool:
-    """Metadata titles are often empty, 'untitled' or the name of the file that made the PDF."""
-    lowered = title.lower()
-    return (
-        len(title) >= 3
-        and lowered not in {"untitled", "title", "no title"}
-        and not lowered.startswith("microsoft word")
-        and not re.search(r"\.(pdf|docx?|tex|dvi|odt)$", lowered)
-    )
+    return SourceDocument(rel, title or _prettify_stem(path.stem), text, sha256, size), issue
 
 
 # ---------------------------------------------------------------- plain text

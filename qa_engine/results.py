@@ -36,6 +36,12 @@ class Evidence:
     text: str
     document: str = ""
     score: float = 0.0
+    page: int | None = None  # first page of a source passage; None for non-paginated formats and other kinds
+
+    @property
+    def location(self) -> str:
+        """Where a source passage is, as a reader cites it: 'paper.pdf p. 3', or 'notes.md'."""
+        return f"{self.document} p. {self.page}" if self.page is not None else self.document
 
 
 @dataclass(frozen=True)

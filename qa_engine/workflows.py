@@ -19,6 +19,7 @@ from graphrag.index.workflows.factory import PipelineFactory
 from graphrag_llm.embedding import LLMEmbedding, register_embedding
 
 from qa_engine import embeddings, token_store
+from qa_engine.authors import add_authors
 from qa_engine.extract import extract_graph
 from qa_engine.isolation import DocumentsFailed, per_document, reason, touching
 from qa_engine.reports import build_community_reports
@@ -121,9 +122,13 @@ def _units(text_units, ids: set[str] | None):
 async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
     """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
     text_units = await context.output_table_provider.read_dataframe("text_units")
-    entities, relationships = per_document(
-        "extract_graph_offline", text_units, lambda ids: extract_graph(_units(text_units, ids))
-    )
+    documents = await context.output_table_provider.read_dataframe("documents")
+
+    def extract(ids: set[str] | None):
+        units = _units(text_units, ids)
+        return add_authors(*extract_graph(units), documents, units)
+
+    entities, relationships = per_document("extract_graph_offline", text_units, extract)
     # graphrag's convention (its LLM prompts, and cluster_graph, which upper-cases node names)
     entities["title"] = entities["title"].str.upper()
     relationships["source"] = relationships["source"].str.upper()

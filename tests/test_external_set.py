@@ -1,0 +1,102 @@
+"""The external evaluation set (bench/external): its files read, agree with each other and keep their promised size."""
+
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from qa_engine.evaluate import read_questions
+
+ROOT = Path(__file__).resolve().parents[1]
+SET = ROOT / "bench" / "external"
+DOCS = SET / "docs"
+_FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```[^\n]*$", re.S | re.M)
+KINDS = {"definition", "why", "how", "compare", "list", "number", "who", "yesno", "multihop"}
+
+
+def _prose(text: str) -> str:
+    """The text outside fenced code blocks, without emphasis stars, lower case."""
+    return _FENCE.sub(" ", text).replace("*", "").lower()
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(DOCS.iterdir()) if p.is_file()}
+
+
+def test_documents_are_many_small_and_not_from_the_shipped_corpus(docs):
+    assert len(docs) >= 18
+    assert all(p.suffix in {".md", ".mdx", ".txt"} for p in map(Path, docs))
+    assert all(len(text.encode("utf-8")) <= 64_000 for text in docs.values())
+    shipped = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (ROOT / "corpus").rglob("*") if p.is_file()}
+    assert not shipped & {hashlib.sha256(t.encode("utf-8")).hexdigest() for t in docs.values()}
+
+
+def test_sources_md_names_every_document(docs):
+    sources = (SET / "SOURCES.md").read_text(encoding="utf-8")
+    for name in docs:
+        assert f"`{name}`" in sources, name
+
+
+def test_questions_parse_and_meet_the_counts(docs):
+    questions = read_questions(SET / "questions.jsonl")
+    raw = {q["id"]: q for q in _jsonl(SET / "questions.jsonl")}
+    assert len(raw) == len(questions)
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 32
+    assert sum(not q.answerable for q in questions) >= 4
+    assert {raw[q.id]["kind"] for q in questions} <= KINDS
+    assert {raw[q.id].get("evidence", "prose") for q in questions} <= {"prose", "code"}
+    assert Counter(raw[q.id]["kind"] for q in questions).keys() >= {"number", "who", "yesno"}
+    multi = [q for q in answerable if raw[q.id]["kind"] in {"compare", "multihop"} and len(set(q.sources)) >= 2]
+    assert len(multi) >= 10
+    for q in questions:
+        assert (q.answerable and q.must_mention and q.sources) or not (q.answerable or q.sources or q.must_mention), q.id
+        for source in q.sources:
+            assert source in docs, (q.id, source)
+
+
+def test_must_mention_groups_come_from_the_source_documents(docs):
+    """A group no source document contains cannot be a fact the documents state."""
+    for q in read_questions(SET / "questions.jsonl"):
+        text = " ".join(docs[s] for s in q.sources).lower()
+        for group in q.must_mention:
+            assert any(alt.lower() in text for alt in group), (q.id, group)
+
+
+def test_questions_not_marked_code_are_answered_in_prose(docs):
+    raw = {q["id"]: q for q in _jsonl(SET / "questions.jsonl")}
+    for q in read_questions(SET / "questions.jsonl"):
+        if raw[q.id].get("evidence") == "code":
+            continue
+        prose = {s: _prose(docs[s]) for s in q.sources}
+        for group in q.must_mention:
+            assert any(alt.lower() in " ".join(prose.values()) for alt in group), (q.id, group)
+        for source, text in prose.items():  # every source of a multi-document question adds a fact
+            assert len(prose) == 1 or any(alt.lower() in text for g in q.must_mention for alt in g), (q.id, source)
+
+
+def test_key_terms_occur_in_their_documents(docs):
+    terms = _jsonl(SET / "key_terms.jsonl")
+    assert len(terms) >= 60
+    assert len({t["term"].lower() for t in terms}) == len(terms)
+    per_doc = Counter()
+    for t in terms:
+        assert isinstance(t["term"], str) and t["term"].strip(), t
+        assert all(isinstance(a, str) and a.strip() for a in t["aliases"]), t
+        assert t["documents"], t
+        names = [n.lower() for n in [t["term"], *t["aliases"]]]
+        for name in t["documents"]:
+            assert name in docs, (t["term"], name)
+            assert any(n in docs[name].lower() for n in names), (t["term"], name)
+            per_doc[name] += 1
+            in_prose = any(n in _prose(docs[name]) for n in names)
+            assert in_prose != (name in t.get("code_only_documents", [])), (t["term"], name)
+    assert all(per_doc[name] >= 2 for name in docs), per_doc
