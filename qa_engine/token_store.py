@@ -85,7 +85,7 @@ class TokenStore:
             array = legacy
             with _reading(array):
                 index = faiss.read_index(str(array))
-                tokens = index.reconstruct_n(0, index.ntotal).astype(np.float16).reshape(-1, index.d)
+                tokens = index.reconstruct_n(0, index.ntotal).astype(np.float16) if index.ntotal else np.zeros((0, index.d), np.float16)
         else:
             with _reading(array):
                 tokens = np.load(array, mmap_mode="r")
