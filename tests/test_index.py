@@ -547,19 +547,17 @@ def _inject_fault(monkeypatch, stage: str) -> None:
     from qa_engine import workflows
 
     def failing(real, texts_of):
-        def run(data, *args, **kwargs):
-            if any(POISON in t for t in texts_of(data)):
+        def run(*args, **kwargs):
+            if any(POISON in t for t in texts_of(*args)):
                 raise RuntimeError(f"{stage} cannot handle this text")
-            return real(data, *args, **kwargs)
+            return real(*args, **kwargs)
 
         return run
 
     if stage == "extract_graph_offline":
         monkeypatch.setattr(workflows, "extract_graph", failing(workflows.extract_graph, lambda units: units["text"]))
     else:
-        real = embeddings.encode_tokens
-        monkeypatch.setattr(embeddings, "encode_tokens", lambda model, texts, **kw: failing(
-            lambda t, **k: real(model, t, **k), lambda t: t)(texts, **kw))
+        monkeypatch.setattr(embeddings, "encode_tokens", failing(embeddings.encode_tokens, lambda model, texts: texts))
 
 
 @pytest.mark.parametrize("stage", ["extract_graph_offline", "embed_text_tokens"])
