@@ -158,9 +158,10 @@ def _eval(args) -> int:
 
 
 def _app(args) -> int:
-    """`streamlit run app/streamlit_app.py`; the app finds settings.yaml itself, whatever the cwd."""
+    """`streamlit run app/streamlit_app.py` in place of this process (exec, not a child), so a
+    signal to `qa-engine app` (Ctrl-C, `kill`, a service manager) reaches the server itself and
+    no server outlives its command. The app finds settings.yaml itself, whatever the cwd."""
     import os
-    import subprocess
 
     from qa_engine.config import PROJECT_ROOT
 
@@ -179,7 +180,9 @@ def _app(args) -> int:
         "--server.address", args.host, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]
-    return subprocess.call(command, env=env)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(command[0], command, env)  # returns only if it fails, as OSError
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import pyarrow
 from qa_engine import embeddings
 from qa_engine.errors import IndexNotFoundError
 from qa_engine.pdf import text_unit_pages
-from qa_engine.token_store import KINDS, TokenStore, record_texts
+from qa_engine.token_store import KINDS, DamagedFile, TokenStore, record_texts
 from qa_engine.vector_store import read_faiss, to_gpu_if_available
 
 TABLES = ("documents", "text_units", "entities", "relationships", "communities", "community_reports")
@@ -74,11 +74,11 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     warnings: list[str] = []
     vectors, tokens = {}, {}
     for kind in KINDS:
-        if (folder / f"{kind}_tokens.faiss").exists():
+        if TokenStore.saved(folder, kind):
             try:
                 tokens[kind] = TokenStore.load(folder, kind)
-            except _UNREADABLE as err:
-                raise _damaged(folder / f"{kind}_tokens.parquet", err) from None
+            except DamagedFile as err:
+                raise _damaged(err.path, err.error) from None
             if len(tokens[kind].ids) != len(tables[kind]) or tokens[kind].ids != tables[kind]["id"].tolist():
                 raise IndexNotFoundError(f"{folder / f'{kind}_tokens.parquet'} does not match {kind}.parquet: {REBUILD}")
         else:

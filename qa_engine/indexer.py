@@ -25,8 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from qa_engine.config import Settings
-from qa_engine.errors import QAEngineError
+from qa_engine.errors import CorpusError, QAEngineError
 from qa_engine.ingest import IngestIssue, ingest_corpus, paper_record
+from qa_engine.isolation import DocumentsFailed
 
 MANIFEST = "manifest.json"
 TABLES = ("documents", "text_units", "entities", "relationships", "communities", "community_reports")
@@ -48,8 +49,6 @@ def build_index(
     on_progress: ProgressFn | None = None,
 ) -> BuildResult:
     """Index settings.qa.corpus into settings.qa.index; returns where it went and what it holds."""
-    from graphrag.api import build_index as graphrag_build_index
-
     from qa_engine.workflows import register_all
 
     started = time.perf_counter()
@@ -65,31 +64,68 @@ def build_index(
     builds = target.parent / ".builds"
     with _exclusive(builds / f"{target.name}.lock"):
         _remove_stale_builds(builds, target)
-        build_dir = builds / f"{target.name}-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}"
-        config = _config_for(settings, build_dir)
-        callbacks = _ProgressCallbacks(progress, on_progress)
-        previous = target.resolve() if target.exists() else None
+        previous = (target.resolve(),) if target.exists() else ()
+        documents, left_out, attempts = list(ingest.documents), [], []
         try:
-            outputs = asyncio.run(
-                graphrag_build_index(
-                    config,
-                    method=f"qa-{method}",
-                    input_documents=_documents_frame(ingest.documents),
-                    callbacks=[callbacks],
-                    additional_context={"previous_index": str(previous) if previous else None},
-                )
-            )
-            failed = next((o for o in outputs if o.error is not None), None)
-            if failed:
-                raise QAEngineError(f"indexing failed in graphrag workflow '{failed.workflow}': {failed.error}")
-            manifest = _write_manifest(settings, build_dir, method, ingest, callbacks.timings, ingest_s, started)
+            while True:  # once, unless a stage names documents to leave out
+                attempts.append(builds / f"{target.name}-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}")
+                callbacks = _ProgressCallbacks(progress, on_progress)
+                try:
+                    # the attempt before this one encoded text too: a cache like the last index
+                    failed = _run_pipeline(settings, attempts[-1], method, documents, callbacks, (*attempts[-2:-1], *previous))
+                finally:
+                    callbacks.close()
+                if failed is None:
+                    break
+                documents, left = _leave_out(documents, failed)
+                left_out += left
+            manifest = _write_manifest(settings, attempts[-1], method, ingest, left_out, callbacks.timings, ingest_s, started)
         except BaseException:
-            shutil.rmtree(build_dir, ignore_errors=True)
+            for folder in attempts:
+                shutil.rmtree(folder, ignore_errors=True)
             raise
-        finally:
-            callbacks.close()
-        _swap_in(build_dir, target)
-    return BuildResult(index_dir=target, manifest=manifest, issues=ingest.issues)
+        for folder in attempts[:-1]:
+            shutil.rmtree(folder, ignore_errors=True)
+        _swap_in(attempts[-1], target)
+    return BuildResult(index_dir=target, manifest=manifest, issues=ingest.issues + left_out)
+
+
+def _run_pipeline(settings, build_dir: Path, method: str, documents, callbacks, previous: tuple[Path, ...]):
+    """graphrag's pipeline over `documents` into build_dir; the DocumentsFailed a stage raised, if any."""
+    from graphrag.api import build_index as graphrag_build_index
+
+    outputs = asyncio.run(
+        graphrag_build_index(
+            _config_for(settings, build_dir),
+            method=f"qa-{method}",
+            input_documents=_documents_frame(documents),
+            callbacks=[callbacks],
+            additional_context={"previous_indexes": [str(p) for p in previous]},
+        )
+    )
+    failed = next((o for o in outputs if o.error is not None), None)
+    if failed is None:
+        return None
+    if isinstance(failed.error, DocumentsFailed):
+        return failed.error
+    raise QAEngineError(f"indexing failed in graphrag workflow '{failed.workflow}': {failed.error}")
+
+
+def _leave_out(documents, failed: DocumentsFailed):
+    """The documents a stage did not fail on, and one issue (and warning line) per one it did."""
+    left = [
+        IngestIssue(d.path, "left out", f"{failed.stage} failed on it: {failed.reasons[d.sha256]}")
+        for d in documents
+        if d.sha256 in failed.reasons
+    ]
+    for issue in left:
+        print(f"warning: {issue}", file=sys.stderr)
+    kept = [d for d in documents if d.sha256 not in failed.reasons]
+    if not left:  # never build the same documents again
+        raise QAEngineError(str(failed))
+    if not kept:
+        raise CorpusError("no document could be indexed; each was left out:\n" + "\n".join(f"  {i}" for i in left))
+    return kept, left
 
 
 @contextmanager
@@ -136,7 +172,7 @@ def _documents_frame(documents) -> pd.DataFrame:
     )
 
 
-def _write_manifest(settings, build_dir: Path, method: str, ingest, timings, ingest_s, started) -> dict:
+def _write_manifest(settings, build_dir: Path, method: str, ingest, left_out, timings, ingest_s, started) -> dict:
     counts = {name: len(pd.read_parquet(build_dir / f"{name}.parquet", columns=["id"])) for name in TABLES}
     levels = sorted(pd.read_parquet(build_dir / "communities.parquet", columns=["level"])["level"].unique().tolist())
     embedding = settings.graphrag.get_embedding_model_config(settings.graphrag.embed_text.embedding_model_id)
@@ -145,8 +181,13 @@ def _write_manifest(settings, build_dir: Path, method: str, ingest, timings, ing
         "graphrag_version": version("graphrag"),
         "method": method,
         "corpus": str(settings.qa.corpus),
-        "files": [{"path": d.path, "sha256": d.sha256, "size": d.size, "title": d.title} for d in ingest.documents],
+        "files": [
+            {"path": d.path, "sha256": d.sha256, "size": d.size, "title": d.title}
+            for d in ingest.documents
+            if d.path not in {i.path for i in left_out}
+        ],
         "skipped": [asdict(i) for i in ingest.issues if i.action == "skipped"],
+        "left_out": [asdict(i) for i in left_out],
         "counts": {**counts, "community_levels": levels},
         "models": {"embedding": embedding.model, "embedding_type": embedding.type},
         "settings": {

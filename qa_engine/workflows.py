@@ -3,8 +3,8 @@
 - `sentence_transformer` embeddings (graphrag_llm.embedding.register_embedding)
 - `faiss` vector store (graphrag_vectors.register_vector_store)
 - `transformers` completion for local chat models (graphrag_llm.completion.register_completion)
-- workflows `extract_graph_offline`, `create_community_reports_offline`, `embed_text_tokens`
-  and the pipelines `qa-fast` / `qa-standard` (PipelineFactory)
+- workflows `drop_duplicate_text_units`, `extract_graph_offline`,
+  `create_community_reports_offline`, `embed_text_tokens` and the pipelines `qa-fast` / `qa-standard` (PipelineFactory)
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from graphrag_llm.embedding import LLMEmbedding, register_embedding
 from qa_engine import embeddings, token_store
 from qa_engine.authors import add_authors
 from qa_engine.extract import extract_graph
+from qa_engine.isolation import DocumentsFailed, per_document, reason, touching
 from qa_engine.reports import build_community_reports
 from qa_engine.vector_store import FaissVectorStore
 
 PIPELINES = {
     "fast": [
         "create_base_text_units",
+        "drop_duplicate_text_units",
         "create_final_documents",
         "extract_graph_offline",
         "finalize_graph",
@@ -38,6 +40,7 @@ PIPELINES = {
     ],
     "standard": [
         "create_base_text_units",
+        "drop_duplicate_text_units",
         "create_final_documents",
         "extract_graph",
         "finalize_graph",
@@ -99,12 +102,33 @@ def _response(vectors: np.ndarray):
     return LLMEmbeddingResponse(object="list", data=data, model="sentence-transformers", usage=usage)
 
 
+async def run_drop_duplicate_text_units(config, context) -> WorkflowFunctionOutput:
+    """Each text once, where it first occurs. graphrag names a text unit by the hash of its
+    text, so a document that repeats itself (or two that share a passage) gives one id to many
+    rows, and every join on the id multiplies them: 2 million repetitions of a word made 11k
+    rows of one id and a text_units.entity_ids column over Arrow's 2 GB limit."""
+    tables = context.output_table_provider
+    units = await tables.read_dataframe("text_units")
+    unique = units.drop_duplicates("id")
+    if len(unique) < len(units):
+        await tables.write_dataframe("text_units", unique.reset_index(drop=True))
+    return WorkflowFunctionOutput(result={"duplicates": len(units) - len(unique)})
+
+
+def _units(text_units, ids: set[str] | None):
+    return text_units if ids is None else text_units[text_units["id"].isin(ids)]
+
+
 async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
     """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
     text_units = await context.output_table_provider.read_dataframe("text_units")
-    entities, relationships = extract_graph(text_units)
     documents = await context.output_table_provider.read_dataframe("documents")
-    entities, relationships = add_authors(entities, relationships, documents, text_units)
+
+    def extract(ids: set[str] | None):
+        units = _units(text_units, ids)
+        return add_authors(*extract_graph(units), documents, units)
+
+    entities, relationships = per_document("extract_graph_offline", text_units, extract)
     # graphrag's convention (its LLM prompts, and cluster_graph, which upper-cases node names)
     entities["title"] = entities["title"].str.upper()
     relationships["source"] = relationships["source"].str.upper()
@@ -120,8 +144,11 @@ async def run_create_community_reports_offline(config, context) -> WorkflowFunct
     """A report per community, written extractively from its entities and relationships."""
     tables = context.output_table_provider
     communities = await tables.read_dataframe("communities")
-    reports = build_community_reports(
-        communities, await tables.read_dataframe("entities"), await tables.read_dataframe("relationships")
+    entities, relationships = await tables.read_dataframe("entities"), await tables.read_dataframe("relationships")
+    reports = per_document(
+        "create_community_reports_offline",
+        await tables.read_dataframe("text_units"),
+        lambda ids: build_community_reports(touching(communities, ids), entities, relationships),
     )
     output = finalize_community_reports(reports, communities)
     await tables.write_dataframe("community_reports", output)
@@ -134,19 +161,25 @@ async def run_embed_text_tokens(config, context) -> WorkflowFunctionOutput:
     tables = context.output_table_provider
     model_name = config.get_embedding_model_config(config.embed_text.embedding_model_id).model
     cache = context.cache.child(config.embed_text.model_instance_name)
-    previous = (context.state.get("additional_context") or {}).get("previous_index")
+    previous = tuple(Path(p) for p in (context.state.get("additional_context") or {}).get("previous_indexes", ()))
     for kind in token_store.KINDS:
         table = await tables.read_dataframe(kind)
         texts = token_store.record_texts(kind, table)
-        store = token_store.build(
-            kind,
-            texts=texts,
-            ids=table["id"].tolist(),
-            model_name=model_name,
-            folder=Path(config.vector_store.db_uri),
-            previous=Path(previous) if previous else None,
-            progress=context.callbacks.progress,
-        )
+        try:
+            store = token_store.build(
+                kind,
+                texts=texts,
+                ids=table["id"].tolist(),
+                model_name=model_name,
+                folder=Path(config.vector_store.db_uri),
+                previous=previous,
+                progress=context.callbacks.progress,
+            )
+        except token_store.RowFailed as failed:
+            if kind != "text_units":  # entities and reports are ours, not one document's
+                raise failed.error from None
+            document = str(table["document_id"].iloc[failed.row])
+            raise DocumentsFailed("embed_text_tokens", {document: reason(failed.error)}) from failed.error
         for text, vector in zip(texts, store.pooled, strict=True):
             await cache.set(embeddings.text_key(model_name, text), vector.tolist())
     return WorkflowFunctionOutput(result=None)
@@ -163,6 +196,7 @@ def register_all() -> None:
     register_completions()
     PipelineFactory.register_all(
         {
+            "drop_duplicate_text_units": run_drop_duplicate_text_units,
             "extract_graph_offline": run_extract_graph_offline,
             "create_community_reports_offline": run_create_community_reports_offline,
             "embed_text_tokens": run_embed_text_tokens,

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +28,46 @@ def _app_test(monkeypatch, index_dir: Path):
 
     monkeypatch.setenv(helpers.INDEX_ENV, str(index_dir))
     return AppTest.from_file(str(APP), default_timeout=LOAD_TIMEOUT_S)
+
+
+# --- the process ---------------------------------------------------------------------------
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_sigterm_to_qa_engine_app_leaves_nothing_listening(fixture_index, tmp_path):
+    """A real `qa-engine app`: once it serves, `kill -TERM` of its pid frees the port within 5 s."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    log = tmp_path / "app.log"
+    with log.open("wb") as out:
+        app = subprocess.Popen(
+            [sys.executable, "-m", "qa_engine", "app", "--port", str(port), "--index", str(fixture_index)],
+            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so a failing test can still end all of it
+        )
+    try:
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
+        while not _listening(port):
+            assert app.poll() is None, f"qa-engine app exited ({app.returncode}): {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, f"qa-engine app never served on {port}: {log.read_text()[-2000:]}"
+            time.sleep(0.2)
+        os.kill(app.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _listening(port), f"port {port} still served 5 s after SIGTERM to qa-engine app"
+        app.wait(timeout=5)
+    finally:
+        try:
+            os.killpg(app.pid, signal.SIGKILL)  # whatever is left of the group (nothing, when it passes)
+        except ProcessLookupError:
+            pass
+        app.wait()
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -215,13 +260,11 @@ def test_subgraph_and_drawing(fixture_index):
 
 
 def test_cli_app_runs_streamlit_on_localhost(monkeypatch, tmp_path):
-    import subprocess
-
     from qa_engine import cli
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
-    assert cli.main(["app", "--index", str(tmp_path), "--port", "8600"]) == 0
+    monkeypatch.setattr(os, "execvpe", lambda file, cmd, env: calls.append((cmd, env)))  # else it replaces pytest
+    cli.main(["app", "--index", str(tmp_path), "--port", "8600"])
     cmd, env = calls[0]
     assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(APP)]
     assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"

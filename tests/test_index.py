@@ -487,7 +487,7 @@ def test_cli_refuses_an_unusable_corpus(tmp_path, capsys, case):
         "community_reports.parquet",
         "entity_description.faiss",
         "entity_description.parquet",
-        "entities_tokens.faiss",
+        "entities_tokens.npy",
         "text_units_tokens.parquet",
     ],
 )
@@ -507,3 +507,119 @@ def test_truncated_file_is_named_on_load(fixture_index, tmp_path, name):
     assert str(copy / name) in message
     assert "qa-engine index" in message
     assert "\n" not in message
+
+
+# ------------------------------------------------------------------ large documents, per-document isolation
+
+
+def test_cli_indexes_an_article_beside_a_19_mb_file_of_one_word(tmp_path, capsys):
+    """2 million repetitions of one word: 11k identical chunks that graphrag gives one id,
+    once a >2 GB entity_ids column and a traceback. Each text is kept once: both are indexed."""
+    article = ROOT / "corpus" / "wikipedia" / "attention_machine_learning.md"
+    corpus = _write_corpus(tmp_path / "corpus", {article.name: article.read_bytes(), "repeated.txt": "attention " * 2_000_000})
+    assert (corpus / "repeated.txt").stat().st_size > 19 * 10**6
+    index = tmp_path / "index" / "default"
+
+    rc = cli_main(["--settings", str(_settings_file(tmp_path, corpus, index)), "index", "--quiet"])
+
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Traceback" not in err and "warning" not in err, err
+    assert f"index written to {index}: 2 documents" in out
+    manifest = load_index(index).manifest
+    assert sorted(f["path"] for f in manifest["files"]) == sorted([article.name, "repeated.txt"])
+    assert manifest["skipped"] == [] and manifest["left_out"] == []
+    units = _table(index, "text_units")
+    assert units["id"].is_unique
+    by_document = units.groupby("document_id").size()
+    assert sorted(by_document)[0] <= 3 < sorted(by_document)[1], by_document  # the repeated word: a few distinct chunks
+
+
+POISON = "Zqxjv attention"  # marks the document a fault below is injected into
+DOC_C = f"""{POISON} notes. Self-attention compares every token with every other token of the sequence,
+so its cost grows with the square of the sequence length; sparse attention patterns reduce it.
+"""
+
+
+def _inject_fault(monkeypatch, stage: str) -> None:
+    """A failure of one stage on the text of DOC_C only: a stand-in for an input our code cannot
+    handle (none is known; every real one found so far was fixed)."""
+    from qa_engine import workflows
+
+    def failing(real, texts_of):
+        def run(*args, **kwargs):
+            if any(POISON in t for t in texts_of(*args)):
+                raise RuntimeError(f"{stage} cannot handle this text")
+            return real(*args, **kwargs)
+
+        return run
+
+    if stage == "extract_graph_offline":
+        monkeypatch.setattr(workflows, "extract_graph", failing(workflows.extract_graph, lambda units: units["text"]))
+    else:
+        monkeypatch.setattr(embeddings, "encode_tokens", failing(embeddings.encode_tokens, lambda model, texts: texts))
+
+
+@pytest.mark.parametrize("stage", ["extract_graph_offline", "embed_text_tokens"])
+def test_a_document_that_fails_a_stage_is_left_out_by_name(tiny, tmp_path, monkeypatch, capsys, stage):
+    settings = _clone(tiny, tmp_path, {"a.md": DOC_A, "b.txt": DOC_B, "c.txt": DOC_C})
+    settings_file = _settings_file(tmp_path, settings.qa.corpus, settings.qa.index)
+    _inject_fault(monkeypatch, stage)
+
+    rc = cli_main(["--settings", str(settings_file), "index", "--quiet"])
+
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == [f"warning: c.txt: left out ({stage} failed on it: RuntimeError: {stage} cannot handle this text)"]
+    assert "2 documents" in out and "(1 file(s) with warnings above)" in out
+    index = settings.qa.index
+    manifest = load_index(index).manifest
+    assert [f["path"] for f in manifest["files"]] == ["a.md", "b.txt"]
+    assert manifest["left_out"] == [{"path": "c.txt", "action": "left out", "reason": lines[0].split("(", 1)[1][:-1]}]
+    assert not _table(index, "text_units")["text"].str.contains(POISON).any()
+    assert len(_table(index, "documents")) == 2
+    assert _builds(index) == [index.resolve().name], "a failed attempt left its folder behind"
+    monkeypatch.undo()
+    _assert_answers(index, settings)
+
+
+def test_a_build_whose_every_document_fails_keeps_the_previous_index(tiny, tmp_path, monkeypatch, capsys):
+    settings = _clone(tiny, tmp_path, {"c.txt": DOC_C})
+    before = os.readlink(settings.qa.index)
+    _inject_fault(monkeypatch, "extract_graph_offline")
+
+    rc = cli_main(["--settings", str(_settings_file(tmp_path, settings.qa.corpus, settings.qa.index)), "index", "--quiet"])
+
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    assert "error: no document could be indexed" in err and "c.txt: left out (extract_graph_offline failed" in err
+    assert os.readlink(settings.qa.index) == before
+    assert _builds(settings.qa.index) == [Path(before).name]
+
+
+def test_token_stores_are_written_and_read_in_pieces(tiny, tmp_path, monkeypatch):
+    """Windows of 2 rows and row groups of 3: the store reads back as one encoding of every text."""
+    import pyarrow.parquet as pq
+
+    from qa_engine import token_store
+
+    monkeypatch.setattr(token_store, "WINDOW", 2)
+    monkeypatch.setattr(token_store, "ROW_GROUP", 3)
+    settings = _settings_at(tiny, tmp_path, _write_corpus(tmp_path / "corpus", {"a.md": DOC_A, "b.txt": DOC_B}))
+    build_index(settings, progress=False)
+
+    index = settings.qa.index.resolve()
+    model = embeddings.load_sentence_transformer(embeddings.DEFAULT_MODEL)
+    for kind in KINDS:
+        table = _table(index, kind)
+        assert kind != "entities" or len(table) > 6, "too few rows for several windows and row groups"
+        assert pq.ParquetFile(index / f"{kind}_tokens.parquet").num_row_groups == -(-len(table) // 3), kind
+        store = TokenStore.load(index, kind)
+        assert isinstance(store.tokens, np.memmap) and store.tokens.dtype == np.float16, kind
+        assert store.ids == table["id"].tolist(), kind
+        for row, expected in enumerate(embeddings.encode_tokens(model, record_texts(kind, table))):
+            np.testing.assert_allclose(store.unit(row), expected.tokens, atol=2e-2)
+            np.testing.assert_array_equal(store.spans[row], expected.spans)
+            np.testing.assert_allclose(store.pooled[row], expected.vector, atol=1e-4)

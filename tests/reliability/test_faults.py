@@ -26,7 +26,7 @@ DAMAGED = [
     ("text_units.parquet", "empty"),
     ("text_unit_text.faiss", "half"),
     ("entity_description.faiss", "empty"),
-    ("entities_tokens.faiss", "half"),
+    ("entities_tokens.npy", "half"),
     ("community_reports_tokens.parquet", "half"),
 ]
 

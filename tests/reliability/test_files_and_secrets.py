@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
+import os
 import tokenize
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,14 +21,14 @@ from qa_engine import QAEngine, cli
 from .conftest import SECRET, SECRET_ENV
 from .support import ROOT, FakeLLM, files_under, llm_settings
 
-INDEX_SUFFIXES = {".parquet", ".faiss", ".json"}
+INDEX_SUFFIXES = {".parquet", ".faiss", ".json", ".npy"}
 
 
 # ------------------------------------------------------------------ index files
 
 
 @pytest.mark.parametrize("which", ["fixture", "hostile"])
-def test_index_folder_holds_only_parquet_faiss_json_and_logs(request, which):
+def test_index_folder_holds_only_parquet_faiss_npy_json_and_logs(request, which):
     index = request.getfixturevalue("fixture_index") if which == "fixture" else request.getfixturevalue("hostile").index
     folder = Path(index).resolve()
     files = files_under(folder)
@@ -44,6 +45,11 @@ def test_index_folder_holds_only_parquet_faiss_json_and_logs(request, which):
             assert head == b"PAR1", rel
         elif f.suffix == ".json":
             json.loads(f.read_text(encoding="utf-8"))
+        elif f.suffix == ".npy":  # a plain number array: an object array would need pickle to load
+            with f.open("rb") as array:
+                assert np.lib.format.read_magic(array) == (1, 0), rel
+                _, _, dtype = np.lib.format.read_array_header_1_0(array)
+            assert dtype == np.float16, (rel, dtype)
 
 
 def _code_tokens(path: Path) -> list[str]:
@@ -198,8 +204,8 @@ def test_the_key_is_nowhere_on_disk_or_in_output(hostile, hostile_engine, keyed_
 @pytest.mark.parametrize(("argv", "address"), [([], "127.0.0.1"), (["--host", "0.0.0.0"], "0.0.0.0")])
 def test_app_listens_on_localhost_unless_told_otherwise(monkeypatch, argv, address):
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda command, env=None, **kw: calls.append(command) or 0)
-    assert cli.main(["app", *argv]) == 0
+    monkeypatch.setattr(os, "execvpe", lambda file, command, env: calls.append(command))
+    cli.main(["app", *argv])
     (command,) = calls
     at = command.index("--server.address")
     assert command[at + 1] == address
