@@ -69,15 +69,16 @@ def extractive_answer(index: IndexData, graph: Graph, query: Query, packed: list
     if not sentences or sentences[0].score < ABSTAIN_BELOW:
         return Draft(abstention(query.text), abstained=True)
     chosen: list[tuple[_Sentence, str]] = []
+    passages = [normalize(p.evidence.text) for p in packed if p.evidence.kind == "sources"]
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score]
     while pool and len(chosen) < MAX_SENTENCES:
         sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ c.vector) for c, _ in chosen), default=0.0))
         pool.remove(sentence)
-        text = _join(sentence.text, _following(graph, sentence.text, WINDOW_FIRST if not chosen else WINDOW))
+        text = _join(sentence.text, _following(graph, sentence.text, WINDOW_FIRST if not chosen else WINDOW, passages))
         if not any(_overlap(text, c) > 0.5 for _, c in chosen):
             chosen.append((sentence, text))
     evidence = [p.evidence for p in packed]
-    lines = [f"- {text} {format_citation(_cite(s, evidence, graph, index))}" for s, text in chosen]
+    lines = [f"- {text} {format_citation(_cite(s, evidence, graph, index, text))}" for s, text in chosen]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
     footer = f"\n\nRelated topics in the corpus: {'; '.join(related)}." if related else ""
     return Draft("**From the indexed corpus:**\n\n" + "\n".join(lines) + footer, abstained=False)
@@ -119,10 +120,16 @@ def _match(query: Query, tokens: np.ndarray) -> tuple[float, np.ndarray]:
     return (cross_attention(query, tokens) + float(pooled @ query.encoding.vector)) / 2, pooled
 
 
-def _following(graph: Graph, sentence: str, n: int) -> str:
-    """Up to n statements that follow the sentence in its passage."""
+def _following(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
+    """Up to n statements that follow the sentence in its passage, as long as an evidence
+    passage holds them: an answer quotes only what it can cite."""
     window = []
-    while len(window) < n and (sentence := graph.next_sentence.get(sentence, "")) and is_claim(sentence):
+    while (
+        len(window) < n
+        and (sentence := graph.next_sentence.get(sentence, ""))
+        and is_claim(sentence)
+        and any(sentence in p for p in passages)
+    ):
         window.append(sentence)
     return " ".join(window)
 
@@ -136,8 +143,9 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 
-def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData) -> Citations:
-    """The record the sentence came from, the entities it names, their relationships and reports."""
+def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData, quoted: str) -> Citations:
+    """The record the sentence came from, the entities it names, their relationships and
+    reports, and the passages holding the sentences quoted after it."""
     own = sentence.packed.evidence
     lowered = sentence.text.lower()
     named = [e for e in evidence if e.kind == "entities" and _names(lowered, e.title)]
@@ -155,7 +163,8 @@ def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: In
     report_ids = [e.id for e in evidence if e.kind == "reports" and e.id in communities]
     # the passages that hold the sentence, also when it was quoted from an entity description
     sources = [own.id] if own.kind == "sources" else []
-    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and sentence.text in normalize(e.text)]
+    held = [sentence.text] + [normalize(quoted[a:b]) for a, b in sentence_spans(quoted, len(sentence.text))]
+    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and any(s in normalize(e.text) for s in held)]
     return Citations(
         entities=tuple(dict.fromkeys(entity_ids)),
         relationships=tuple(rel_ids),
@@ -177,9 +186,11 @@ def llm_messages(question: str, evidence: list[Evidence]) -> list[dict]:
     ]
 
 
-def llm_answer(model, question: str, evidence: list[Evidence], max_tokens: int = 700) -> Draft:
-    response = model.completion(messages=llm_messages(question, evidence), max_completion_tokens=max_tokens, temperature=0)
-    text = (response.content or "").strip()
+def llm_answer(model, question: str, evidence: list[Evidence], max_tokens: int = 700, on_token=None) -> Draft:
+    """The model's answer; `on_token` receives it piece by piece as it is written (streaming)."""
+    from qa_engine.llm import complete
+
+    text = complete(model, llm_messages(question, evidence), max_tokens, on_token).strip()
     if not text:
         raise ValueError("the model returned an empty answer")
     return Draft(text, abstained="no evidence about" in text.lower())
