@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa_engine import embeddings  # noqa: E402
-from qa_engine.claims import SUPPORTED_AT, evidence_sentences, sentence_scores  # noqa: E402
+from qa_engine.claims import SUPPORTED_AT, claim_vectors, evidence_sentences, sentence_scores  # noqa: E402
 from qa_engine.results import Evidence  # noqa: E402
 
 DATA = ROOT / "bench" / "claims"
@@ -51,7 +51,9 @@ def main() -> None:
     scores = []
     for c in claims:
         records = evidence[c["key"]]
-        scores.append(float(sentence_scores(c["claim"], evidence_sentences(records), records, model).max(initial=0.0)))
+        sentences = evidence_sentences(records)
+        vectors = claim_vectors(model, [c["claim"]], sentences, records)
+        scores.append(float(sentence_scores(c["claim"], sentences, records, vectors).max(initial=0.0)))
     scores = np.array(scores)
     unsupported = np.array([not c["supported"] for c in claims])
     sets = {name: np.array([c["set"] == name for c in claims]) for name in ("dev", "external")}

@@ -67,9 +67,10 @@ def check_claims(text: str, evidence: list[Evidence], model) -> Checked:
     """Each claim of `text` scored against the sentences of `evidence` (MiniLM `model`)."""
     statements = split_claims(text)
     sentences = evidence_sentences(evidence)
+    vectors = claim_vectors(model, [s.text for s in statements], sentences, evidence)
     claims, warnings = [], []
     for statement in statements:
-        claim, warning = _check(statement, sentences, evidence, model)
+        claim, warning = _check(statement, sentences, evidence, vectors)
         claims.append(claim)
         if warning:
             warnings.append(warning)
@@ -131,8 +132,8 @@ def evidence_sentences(evidence: list[Evidence]) -> list[_Sentence]:
     return found
 
 
-def _check(statement: _Statement, sentences: list[_Sentence], evidence: list[Evidence], model) -> tuple[Claim, str]:
-    scores = sentence_scores(statement.text, sentences, evidence, model)
+def _check(statement: _Statement, sentences: list[_Sentence], evidence: list[Evidence], vectors) -> tuple[Claim, str]:
+    scores = sentence_scores(statement.text, sentences, evidence, vectors)
     best = float(scores.max()) if len(scores) else 0.0
     holding = [s for s, score in zip(sentences, scores, strict=True) if score >= SUPPORTED_AT]
     support = _ids(holding)
@@ -150,35 +151,49 @@ def _check(statement: _Statement, sentences: list[_Sentence], evidence: list[Evi
     return Claim(statement.text, False, float(cited_best), support), warning
 
 
-def sentence_scores(claim: str, sentences: list[_Sentence], evidence: list[Evidence], model) -> np.ndarray:
+def claim_vectors(model, claims: list[str], sentences: list[_Sentence], evidence: list[Evidence]) -> dict[str, np.ndarray]:
+    """MiniLM vectors of the claims that quote nothing and of their candidate sentences, in one
+    encoder pass."""
+    texts = []
+    for claim in claims:
+        if not _quoting(claim, evidence) and (picked := _candidates(claim, sentences)):
+            texts += [claim] + [sentences[i].text for i in picked]
+    texts = list(dict.fromkeys(texts))
+    return dict(zip(texts, embeddings.encode(model, texts), strict=True)) if texts else {}
+
+
+def sentence_scores(claim: str, sentences: list[_Sentence], evidence: list[Evidence], vectors: dict[str, np.ndarray]) -> np.ndarray:
     """Support of the claim by each sentence, in [0, 1]; 1 for a sentence or record that quotes it."""
     scores = np.zeros(len(sentences), dtype=np.float32)
-    quoted = _folded(claim)
-    records = {(e.kind, e.id) for e in evidence if quoted in _folded(e.text or "")}
+    records = _quoting(claim, evidence)
     if records:
         for i, s in enumerate(sentences):
             if (s.kind, s.id) in records:
                 scores[i] = 1.0
         return scores
     words, names, negated = _stems(claim), _names(claim), _negated(claim)
-    if not words:
-        return scores
-    shared = [len(words & _stems(s.text)) for s in sentences]
-    candidates = [i for i in np.argsort(shared, kind="stable")[::-1][:CANDIDATES] if shared[i]]
-    if not candidates:
-        return scores
-    vectors = embeddings.encode(model, [claim] + [sentences[i].text for i in candidates])
-    cosines = vectors[1:] @ vectors[0]
     record_text = {(e.kind, e.id): e.text or "" for e in evidence}
-    for i, cosine in zip(candidates, cosines, strict=True):
+    for i in _candidates(claim, sentences):
         text = sentences[i].text
+        cosine = float(vectors[text] @ vectors[claim])
         coverage = len(words & _stems(text)) / len(words)
         # names in the sentence's record: "It supports seq2seq tasks" is about the passage's subject
         held = _names_in(record_text[sentences[i].kind, sentences[i].id], names)
         named = 1.0 - len(names - held) / len(names) if names else 1.0
         agrees = 1.0 if _negated(text) == negated else 0.5
-        scores[i] = max(0.0, (float(cosine) + coverage) / 2) * named * agrees
+        scores[i] = max(0.0, (cosine + coverage) / 2) * named * agrees
     return scores
+
+
+def _quoting(claim: str, evidence: list[Evidence]) -> set[tuple[str, int]]:
+    quoted = _folded(claim)
+    return {(e.kind, e.id) for e in evidence if quoted in _folded(e.text or "")}
+
+
+def _candidates(claim: str, sentences: list[_Sentence]) -> list[int]:
+    words = _stems(claim)
+    shared = [len(words & _stems(s.text)) for s in sentences]
+    return [int(i) for i in np.argsort(shared, kind="stable")[::-1][:CANDIDATES] if shared[i]]
 
 
 def _folded(text: str) -> str:
