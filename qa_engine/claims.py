@@ -3,7 +3,8 @@
 LLMs invent: asked whether SVD computes attention scores, SmolLM2 said yes, from evidence
 that never names SVD. graphrag checks neither citations nor claims. A claim (a sentence or
 bullet of the answer, citations set aside) is supported when some evidence sentence states
-it. A verbatim quote does (the extractive answerer only quotes). Otherwise each evidence
+it. A verbatim quote does (the extractive answerer only quotes; a quoted sentence may be cut
+by a chunk boundary, then the record holds its start or its end). Otherwise each evidence
 sentence sharing a content word with the claim is scored: the mean of their MiniLM cosine
 and the share of the claim's content words it holds, times the share of the claim's names
 (acronyms, capitalised terms) and numbers its record holds, halved when one of the two negates and
@@ -38,6 +39,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = frozenset({"not", "no", "never", "cannot", "neither", "nor", "without"})
 # framing the answerers write around their claims: not statements about the corpus' subject
 _FRAMING = re.compile(r"^(?:Related topics in the corpus:|The indexed corpus has no evidence about)", re.IGNORECASE)
+CUT_QUOTE_WORDS = 6  # as few as sentences_spans keeps for a sentence
 CANDIDATES = 12  # sentences sharing the most content words: the only ones worth an encoder pass
 _STEM = 5  # words compare by their first letters ("attention", "attends"): truncation stemming
 
@@ -186,8 +188,28 @@ def sentence_scores(claim: str, sentences: list[_Sentence], evidence: list[Evide
 
 
 def _quoting(claim: str, evidence: list[Evidence]) -> set[tuple[str, int]]:
-    quoted = _folded(claim)
-    return {(e.kind, e.id) for e in evidence if quoted in _folded(e.text or "")}
+    """The records that quote the claim: whole, or its first or last words (CUT_QUOTE_WORDS or
+    more) at the record's end or start: a chunk boundary fell inside the quoted sentence."""
+    words = _folded(claim).split()
+    quoted = " ".join(words)
+    found = set()
+    for e in evidence:
+        text = _folded(e.text or "")
+        if quoted in text or _cut_quote(words, text):
+            found.add((e.kind, e.id))
+    return found
+
+
+def _cut_quote(words: list[str], text: str) -> bool:
+    record = text.split()
+    if len(words) <= CUT_QUOTE_WORDS or len(record) < 2:
+        return False
+    starts = (" ".join(record), " ".join(record[1:]))  # the chunk may begin mid-word
+    for k in range(len(words) - 1, CUT_QUOTE_WORDS - 1, -1):
+        head, tail = " ".join(words[:k]), " ".join(words[-k:])
+        if any(s.startswith(tail) for s in starts) or text.endswith(head) or " ".join(record[:-1]).endswith(head):
+            return True
+    return False
 
 
 def _candidates(claim: str, sentences: list[_Sentence]) -> list[int]:
