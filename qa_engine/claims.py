@@ -39,7 +39,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = frozenset({"not", "no", "never", "cannot", "neither", "nor", "without"})
 # framing the answerers write around their claims: not statements about the corpus' subject
 _FRAMING = re.compile(r"^(?:Related topics in the corpus:|The indexed corpus has no evidence about)", re.IGNORECASE)
-CUT_QUOTE_WORDS = 6  # as few as sentences_spans keeps for a sentence
+CUT_QUOTE_WORDS = 6  # as few words as sentence_spans keeps in a sentence
 CANDIDATES = 12  # sentences sharing the most content words: the only ones worth an encoder pass
 _STEM = 5  # words compare by their first letters ("attention", "attends"): truncation stemming
 
