@@ -38,7 +38,11 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = frozenset({"not", "no", "never", "cannot", "neither", "nor", "without"})
 # framing the answerers write around their claims: not statements about the corpus' subject
-_FRAMING = re.compile(r"^(?:Related topics in the corpus:|The indexed corpus has no evidence about)", re.IGNORECASE)
+_FRAMING = re.compile(
+    r"^(?:[^:]{1,60}:\s*)?(?:Related topics in the corpus:|The indexed corpus has no evidence about|the evidence found says nothing about)",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^[^:]{1,60}:\s+(?=\S)")  # "Bahdanau attention: ..." a bullet's label, then its claim
 CUT_QUOTE_WORDS = 6  # as few words as sentence_spans keeps in a sentence
 CANDIDATES = 12  # sentences sharing the most content words: the only ones worth an encoder pass
 _STEM = 5  # words compare by their first letters ("attention", "attends"): truncation stemming
@@ -188,15 +192,17 @@ def sentence_scores(claim: str, sentences: list[_Sentence], evidence: list[Evide
 
 
 def _quoting(claim: str, evidence: list[Evidence]) -> set[tuple[str, int]]:
-    """The records that quote the claim: whole, or its first or last words (CUT_QUOTE_WORDS or
-    more) at the record's end or start: a chunk boundary fell inside the quoted sentence."""
-    words = _folded(claim).split()
-    quoted = " ".join(words)
+    """The records that quote the claim (or what follows its label): whole, or its first or last
+    words (CUT_QUOTE_WORDS or more) at the record's end or start: a chunk boundary fell inside
+    the quoted sentence."""
     found = set()
-    for e in evidence:
-        text = _folded(e.text or "")
-        if quoted in text or _cut_quote(words, text):
-            found.add((e.kind, e.id))
+    for body in dict.fromkeys([claim, _LABEL.sub("", claim)]):
+        words = _folded(body).split()
+        quoted = " ".join(words)
+        for e in evidence:
+            text = _folded(e.text or "")
+            if quoted in text or _cut_quote(words, text):
+                found.add((e.kind, e.id))
     return found
 
 

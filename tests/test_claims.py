@@ -109,3 +109,11 @@ def test_extractive_answers_pass_by_construction(engine):
         for claim in answer.claims:  # each names the records it quotes, and the answer cites them
             assert not claim.evidence.is_empty()
         assert answer.to_dict()["claims"][0]["supported"] is True
+
+
+def test_a_labelled_bullet_quoting_the_evidence_is_a_quote(minilm):
+    text = ("- **Heads:** Each head attends to a different representation subspace of queries, keys and values. "
+            "[Data: Sources (3)]\n- **Scaling:** the evidence found says nothing about scaling.")
+    checked = check_claims(text, EVIDENCE, minilm)
+    (claim,) = checked.claims  # the second bullet is framing, not a claim
+    assert claim.supported and claim.score == 1.0 and claim.evidence == Citations(sources=(3,))
