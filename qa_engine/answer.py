@@ -85,34 +85,36 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
         return Draft(f"{abstention(question.text)} {_not_mentioned(question, names)}.", abstained=True)
     if missing:  # what the evidence says is about the rest of the question: match that
         sentences = _scored_sentences(index, graph, question.without(missing), packed)
-    lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences)]
+    passages = [normalize(e.text) for e in evidence if e.kind == "sources"]
+    lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences, passages)]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
     footer = f"\n\nRelated topics in the corpus: {'; '.join(related)}." if related else ""
     premise = f"{premise_sentence(question, missing)}\n\n" if missing else ""
     return Draft("**From the indexed corpus:**\n\n" + premise + "\n".join(lines) + footer, abstained=False)
 
 
-def compose(question: Question, graph: Graph, sentences: list[_Sentence]) -> list[tuple[str, _Sentence, str]]:
-    """(label, sentence, quoted text) per bullet: what answers first, then support."""
+def compose(question: Question, graph: Graph, sentences: list[_Sentence], passages: list[str]) -> list[tuple[str, _Sentence, str]]:
+    """(label, sentence, quoted text) per bullet: what answers first, then support; quoted
+    context only as far as an evidence passage (`passages`) holds it."""
     chosen: list[tuple[str, _Sentence, str]] = []
     if question.kind == "compare":
         for term in question.terms:
             part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
             if part is not None:  # a term no evidence names is in the premise sentence when it is a name
-                chosen.append((term.label, part, _quote(graph, part.text, WINDOW)))
+                chosen.append((term.label, part, _quote(graph, part.text, WINDOW, passages)))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
     first = next(near, None) if not chosen else None
     if first is not None:
         pool = [s for s in pool if s is not first]
-        chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST)))
+        chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST, passages)))
     while pool and len(chosen) < MAX_SENTENCES:
         vectors = [c.vector for _, c, _ in chosen]
         sentence = max(pool, key=lambda s: s.score - DIVERSITY * max((float(s.vector @ v) for v in vectors), default=0.0))
         pool.remove(sentence)
         window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
-        text = _quote(graph, sentence.text, window)
+        text = _quote(graph, sentence.text, window, passages)
         if not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
             chosen.append(("", sentence, text))
     return chosen
@@ -153,7 +155,7 @@ def best_sentence_score(index: IndexData, graph: Graph, question: Question, pack
 
 
 def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
-    return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index))}"
+    return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index, text))}"
 
 
 def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:
@@ -198,10 +200,16 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
     return sorted(found.values(), key=lambda s: -s.score)
 
 
-def _following(graph: Graph, sentence: str, n: int) -> str:
-    """Up to n statements that follow the sentence in its passage."""
+def _following(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
+    """Up to n statements that follow the sentence in its passage, as long as an evidence
+    passage holds them: an answer quotes only what it can cite."""
     window = []
-    while len(window) < n and (sentence := graph.next_sentence.get(sentence, "")) and is_claim(sentence):
+    while (
+        len(window) < n
+        and (sentence := graph.next_sentence.get(sentence, ""))
+        and is_claim(sentence)
+        and any(sentence in p for p in passages)
+    ):
         window.append(sentence)
     return " ".join(window)
 
@@ -210,12 +218,12 @@ def _join(sentence: str, following: str) -> str:
     return f"{sentence} {following}" if following else sentence
 
 
-def _quote(graph: Graph, sentence: str, n: int) -> str:
+def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
     """The sentence with n statements after it, and the one before it when it opens with a
     pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
     before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
-    before = before if before and is_claim(before) else ""
-    quoted = _join(sentence, _following(graph, sentence, n))
+    before = before if before and is_claim(before) and any(before in p for p in passages) else ""
+    quoted = _join(sentence, _following(graph, sentence, n, passages))
     return _join(before, quoted) if before else quoted
 
 
@@ -224,8 +232,9 @@ def _overlap(a: str, b: str) -> float:
     return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 
-def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData) -> Citations:
-    """The record the sentence came from, the entities it names, their relationships and reports."""
+def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData, quoted: str) -> Citations:
+    """The record the sentence came from, the entities it names, their relationships and
+    reports, and the passages holding the sentences quoted after it."""
     own = sentence.packed.evidence
     lowered = sentence.text.lower()
     named = [e for e in evidence if e.kind == "entities" and _names(lowered, e.title)]
@@ -243,7 +252,8 @@ def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: In
     report_ids = [e.id for e in evidence if e.kind == "reports" and e.id in communities]
     # the passages that hold the sentence, also when it was quoted from an entity description
     sources = [own.id] if own.kind == "sources" else []
-    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and sentence.text in normalize(e.text)]
+    held = [sentence.text] + [normalize(quoted[a:b]) for a, b in sentence_spans(quoted)]
+    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and any(s in normalize(e.text) for s in held)]
     return Citations(
         entities=tuple(dict.fromkeys(entity_ids)),
         relationships=tuple(rel_ids),
@@ -265,9 +275,11 @@ def llm_messages(question: str, evidence: list[Evidence]) -> list[dict]:
     ]
 
 
-def llm_answer(model, question: str, evidence: list[Evidence], max_tokens: int = 700) -> Draft:
-    response = model.completion(messages=llm_messages(question, evidence), max_completion_tokens=max_tokens, temperature=0)
-    text = (response.content or "").strip()
+def llm_answer(model, question: str, evidence: list[Evidence], max_tokens: int = 700, on_token=None) -> Draft:
+    """The model's answer; `on_token` receives it piece by piece as it is written (streaming)."""
+    from qa_engine.llm import complete
+
+    text = complete(model, llm_messages(question, evidence), max_tokens, on_token).strip()
     if not text:
         raise ValueError("the model returned an empty answer")
     return Draft(text, abstained="no evidence about" in text.lower())

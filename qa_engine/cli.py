@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   qa-engine index                                   build index/default from corpus/
   qa-engine ask "What does multi-head attention do?"
   qa-engine ask "Why scale by sqrt(d)?" --json
+  qa-engine ask "What is flash attention?" --stream   an LLM answer as it is written
   qa-engine batch questions.txt -o answers.md
   qa-engine eval bench/dev_questions.jsonl
   qa-engine app                                     chat UI at http://localhost:8501
@@ -55,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer one question from the index, with citations")
     p.add_argument("question", nargs="+", help="the question (quotes optional)")
     p.add_argument("--index", type=Path, help="index folder to read (default: qa.index)")
-    p.add_argument("--json", action="store_true", help="print one JSON object: answer, citations, evidence, warnings, timings")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print one JSON object: answer, citations, claims, evidence, warnings, timings")
+    shown.add_argument("--stream", action="store_true", help="print an LLM answer as it is written, then its claim check")
     p.set_defaults(run=_ask)
 
     p = sub.add_parser(
@@ -125,13 +128,25 @@ def _ask(args) -> int:
     question = " ".join(args.question)
     if not question.strip():  # before loading any model: fail fast
         raise QuestionError("the question is empty: ask something about attention or Transformers")
-    answer = _engine(args).ask(question)
+    engine = _engine(args)
+    streamed = []
+
+    def show(piece: str) -> None:
+        streamed.append(piece)
+        print(piece, end="", flush=True)
+
+    answer = engine.ask(question, on_token=show if args.stream else None)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
+    if streamed:
+        print("\n")
     for warning in answer.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    print(answer.text)
+    if streamed and answer.mode == "llm":  # the text is out: what the checks made of it follows
+        print(f"[checked: {sum(c.supported for c in answer.claims)} of {len(answer.claims)} claims stated in the evidence]")
+    else:  # extractive, or the LLM failed midway: the answer given
+        print(answer.text)
     return 0
 
 

@@ -47,6 +47,7 @@ class QASettings:
     answerer: str = "extractive"
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: float = 30.0
+    llm_max_tokens: int = 700
     top_k_entities: int = 10
     top_k_text_units: int = 16
     max_context_tokens: int = 3000

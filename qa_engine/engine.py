@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from qa_engine import embeddings
 from qa_engine.answer import Draft, extractive_answer, llm_answer
 from qa_engine.citations import verify
+from qa_engine.claims import Checked, check_claims
 from qa_engine.config import Settings, load_settings
 from qa_engine.context import allowed_citations, pack
 from qa_engine.errors import IndexNotFoundError, QuestionError
@@ -63,7 +64,8 @@ class QAEngine:
         """The question read: encoding, token weights, kind, linked entities, compared terms."""
         return self.reader.read(self.model, question)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, on_token=None) -> Answer:
+        """The answer; with `on_token`, an LLM answer is also passed on piece by piece as it is written."""
         started = time.perf_counter()
         question, warnings = _validated(question)
         query = self.encode_question(question)
@@ -76,30 +78,32 @@ class QAEngine:
         packed = pack(self.index, candidates, scores, qa.max_context_tokens)
         reranked = time.perf_counter()
         evidence = [p.evidence for p in packed]
-        draft, mode = self._draft(query, packed, warnings)
+        draft, mode = self._draft(query, packed, warnings, on_token)
         text, citations, citation_warnings = verify(draft.text, allowed_citations(evidence))
+        checked = Checked(text, [], []) if draft.abstained else check_claims(text, evidence, self.model)
         done = time.perf_counter()
         return Answer(
             question=question,
-            text=text,
+            text=checked.text,
             citations=citations,
             evidence=evidence,
             abstained=draft.abstained,
             mode=mode,
-            warnings=warnings + citation_warnings,
+            warnings=warnings + citation_warnings + checked.warnings,
             timings_ms={
                 "retrieve": _ms(started, retrieved),
                 "rerank": _ms(retrieved, reranked),
                 "answer": _ms(reranked, done),
                 "total": _ms(started, done),
             },
+            claims=checked.claims,
         )
 
-    def _draft(self, query: Question, packed, warnings: list[str]) -> tuple[Draft, str]:
+    def _draft(self, query: Question, packed, warnings: list[str], on_token=None) -> tuple[Draft, str]:
         """The LLM when configured; on any failure of the endpoint, the extractive answer."""
         if self.llm is not None:
             try:
-                return llm_answer(self.llm, query.text, [p.evidence for p in packed]), "llm"
+                return llm_answer(self.llm, query.text, [p.evidence for p in packed], self.settings.qa.llm_max_tokens, on_token), "llm"
             except Exception as err:  # noqa: BLE001 - endpoint down, slow or garbled: fall back, say so
                 warnings.append(f"LLM answerer failed ({err.__class__.__name__}: {str(err)[:160]}); extractive answer instead")
         return extractive_answer(self.index, self.graph, query, packed), "extractive"

@@ -45,6 +45,20 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One statement of an answer and whether the evidence states it (`qa_engine.claims`):
+    `score` in [0, 1] (1: quoted verbatim), `evidence` the records holding a supporting sentence."""
+
+    text: str
+    supported: bool
+    score: float
+    evidence: Citations = Citations()
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "supported": self.supported, "score": round(self.score, 3), "evidence": self.evidence.to_dict()}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -54,6 +68,7 @@ class Answer:
     mode: str  # "llm" or "extractive"
     warnings: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    claims: list[Claim] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The `qa-engine ask --json` object."""
@@ -63,6 +78,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "citations": self.citations.to_dict(),
+            "claims": [c.to_dict() for c in self.claims],
             "evidence": [asdict(e) for e in self.evidence],
             "warnings": list(self.warnings),
             "timings_ms": dict(self.timings_ms),

@@ -27,6 +27,7 @@ from qa_engine.citations import parse_block
 from qa_engine.context import allowed_citations, context_tables
 from qa_engine.errors import SettingsError
 from qa_engine.results import KINDS
+from qa_engine.sentences import sentence_spans
 from qa_engine.search import Candidate
 from reliability.support import FakeLLM  # one fake OpenAI-compatible server for every test
 
@@ -54,8 +55,16 @@ def closed_port() -> int:
 
 
 def first_entity_id(messages) -> int:
-    match = re.search(r"-----Entities-----\nid\|entity\|description\n(\d+)\|", messages[1]["content"])
-    return int(match.group(1))
+    return first_entity(messages)[0]
+
+
+def first_entity(messages) -> tuple[int, str]:
+    """The first entity row of the data tables: its id and the first sentence of its description."""
+    match = re.search(r"-----Entities-----\nid\|entity\|description\n(\d+)\|[^|\n]*\|([^\n]*)", messages[1]["content"])
+    description = match.group(2)
+    body = description[description.find(":") + 1 :]
+    start, end = sentence_spans(body)[0]
+    return int(match.group(1)), " ".join(body[start:end].split())
 
 
 def cited_in_text(text: str) -> dict[str, set[int]]:
@@ -78,10 +87,15 @@ def assert_citations_verified(answer) -> None:
 # -- (a) LLM through an OpenAI-compatible endpoint -------------------------------------------
 
 
+def quoting_reply(messages) -> str:
+    """The first entity's first sentence, citing that entity plus an invented one."""
+    entity, sentence = first_entity(messages)
+    return f"{sentence.rstrip('.')} [Data: Entities ({entity}, {INVENTED})]."
+
+
 @pytest.fixture(scope="module")
 def citing_server():
-    """Answers citing the first entity it was given plus an invented one."""
-    server = FakeLLM(reply=lambda m: f"Several heads attend in parallel [Data: Entities ({first_entity_id(m)}, {INVENTED})].")
+    server = FakeLLM(reply=quoting_reply)
     yield server
     server.close()
 
@@ -111,9 +125,9 @@ def test_llm_request_carries_the_fixed_system_prompt_and_data_in_the_user_turn(c
 
 
 def test_llm_answer_keeps_valid_citations_and_strips_invented_ones(llm_answer, citing_server):
-    valid = first_entity_id(citing_server.requests[0][2]["messages"])
+    valid, sentence = first_entity(citing_server.requests[0][2]["messages"])
     assert llm_answer.mode == "llm"
-    assert llm_answer.text == f"Several heads attend in parallel [Data: Entities ({valid})]."
+    assert llm_answer.text == f"{sentence.rstrip('.')} [Data: Entities ({valid})]."
     assert str(INVENTED) not in llm_answer.text
     assert llm_answer.citations.entities == (valid,)
     assert f"removed citation Entities ({INVENTED}): not in the evidence given" in llm_answer.warnings
@@ -339,3 +353,89 @@ def test_unknown_cross_encoder_is_a_settings_error(tmp_path):
 
     with pytest.raises(SettingsError, match="qa.reranker"):
         make_reranker(str(tmp_path / "no-such-cross-encoder"))
+
+
+# -- streaming and the claim check on an LLM answer ------------------------------------------
+
+INVENTED_CLAIM = "SVD computes the attention scores of every head in closed form"
+
+
+def streamed_reply(messages) -> str:
+    """A quote of the first entity, then an invention, each citing that entity."""
+    entity, sentence = first_entity(messages)
+    return f"{sentence.rstrip('.')} [Data: Entities ({entity})]. {INVENTED_CLAIM} [Data: Entities ({entity})]."
+
+
+def test_llm_answer_streams_and_its_invented_claim_is_marked(engine, fixture_settings):
+    with FakeLLM(reply=streamed_reply, token_delay_s=0.01) as server:
+        pieces = []
+        answer = QAEngine(with_completion_model(fixture_settings, api_base=server.api_base), engine.index).ask(
+            QUESTION, on_token=pieces.append
+        )
+        sent = streamed_reply(server.requests[0][2]["messages"])
+    assert server.requests[0][2]["stream"] is True
+    assert len(pieces) > 5 and "".join(pieces) == sent  # every piece, in order, as it came
+    assert answer.mode == "llm", answer.warnings
+    quoted, invented = answer.claims
+    assert quoted.supported and quoted.score == 1.0 and quoted.evidence.entities
+    assert not invented.supported and invented.text == f"{INVENTED_CLAIM}."
+    assert answer.text.endswith(f"{INVENTED_CLAIM} [Data: Entities ({first_entity_id(server.requests[0][2]['messages'])})]. [unsupported]")
+    assert answer.text.count("[unsupported]") == 1
+    assert any(INVENTED_CLAIM in w for w in answer.warnings), answer.warnings
+    assert answer.to_dict()["claims"][1] == {"text": invented.text, "supported": False, "score": round(invented.score, 3),
+                                             "evidence": invented.evidence.to_dict()}
+
+
+def test_llm_answer_with_no_supported_claim_says_so_first(engine, fixture_settings):
+    with FakeLLM(reply=lambda m: f"{INVENTED_CLAIM}. Attention was invented by Napoleon in 1805.") as server:
+        answer = QAEngine(with_completion_model(fixture_settings, api_base=server.api_base), engine.index).ask(QUESTION)
+    assert answer.mode == "llm"
+    assert len(answer.claims) == 2 and not any(c.supported for c in answer.claims)
+    assert answer.text.startswith("**No claim of this answer is stated in the evidence")
+    assert answer.warnings[0] == "no claim of the answer is stated in the evidence"
+
+
+class Clock:
+    """stdout that notes when each write came."""
+
+    def __init__(self):
+        self.writes: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append((time.monotonic(), text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def text(self) -> str:
+        return "".join(t for _, t in self.writes)
+
+
+def test_cli_ask_stream_prints_tokens_as_they_come(monkeypatch, capsys, tmp_path, fixture_index):
+    delay = 0.05
+    with FakeLLM(reply=streamed_reply, token_delay_s=delay) as server:
+        values = yaml.safe_load((ROOT / "settings.yaml").read_text(encoding="utf-8"))
+        values["completion_models"]["default_completion_model"]["api_base"] = server.api_base
+        values["qa"].update(answerer="llm", llm_timeout_s=30)  # the whole stream takes ~1.5 s
+        settings_file = tmp_path / "settings.yaml"
+        settings_file.write_text(yaml.safe_dump(values), encoding="utf-8")
+        clock = Clock()
+        monkeypatch.setattr("sys.stdout", clock)
+        code = cli.main(["--settings", str(settings_file), "ask", QUESTION, "--index", str(fixture_index), "--stream"])
+        monkeypatch.undo()
+        sent = streamed_reply(server.requests[0][2]["messages"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    out = clock.text()
+    assert out.startswith(sent)  # the raw reply, as written
+    assert out.rstrip().endswith("[checked: 1 of 2 claims stated in the evidence]")
+    pieces = [t for t in clock.writes if t[1]][: len(sent.split())]
+    assert pieces[-1][0] - pieces[0][0] > delay * (len(pieces) - 2)  # printed while the server was still sending
+    assert f'unsupported claim (the records it cites do not state it): "{INVENTED_CLAIM}."' in err
+
+
+def test_cli_ask_json_and_stream_exclude_each_other(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["ask", QUESTION, "--json", "--stream"])
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from qa_engine.batch import (
     run_batch,
 )
 
-ASK_KEYS = {"question", "answer", "abstained", "mode", "citations", "evidence", "warnings", "timings_ms"}
+ASK_KEYS = {"question", "answer", "abstained", "mode", "citations", "claims", "evidence", "warnings", "timings_ms"}
 Q1 = "What does multi-head attention do?"
 Q2 = "How are attention scores computed?"
 Q3 = "What is the encoder-decoder architecture?"

@@ -15,6 +15,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
+from reliability.support import FakeLLM, settings_file
+from test_answerers import INVENTED_CLAIM, first_entity, streamed_reply
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app" / "streamlit_app.py"
@@ -69,6 +72,29 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 @pytest.fixture
 def server(fixture_index, tmp_path):
     """The app on a free localhost port, started from another working directory."""
+    yield from _serve(fixture_index, tmp_path, {})
+
+
+@pytest.fixture
+def streaming_llm():
+    """An OpenAI-compatible endpoint that streams its reply, a word every 0.15 s."""
+    with FakeLLM(reply=streamed_reply, token_delay_s=0.15) as llm:
+        yield llm
+
+
+@pytest.fixture
+def llm_server(fixture_index, tmp_path, streaming_llm):
+    """The app answering with the streaming LLM (settings in $QA_ENGINE_SETTINGS)."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    path = settings_file(folder, folder / "corpus", fixture_index, answerer="llm", llm_timeout_s=60)
+    values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    values["completion_models"]["default_completion_model"]["api_base"] = streaming_llm.api_base
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    yield from _serve(fixture_index, tmp_path, {"QA_ENGINE_SETTINGS": str(path)})
+
+
+def _serve(fixture_index, tmp_path, env_extra: dict):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "streamlit.log"
@@ -77,7 +103,7 @@ def server(fixture_index, tmp_path):
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
-    env = {**os.environ, "QA_ENGINE_INDEX": str(fixture_index)}
+    env = {**os.environ, "QA_ENGINE_INDEX": str(fixture_index), **env_extra}
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
@@ -94,18 +120,22 @@ def server(fixture_index, tmp_path):
                 process.wait(timeout=15)
 
 
+def _browser(playwright, chromium, tmp_path):
+    return playwright.chromium.launch_persistent_context(
+        user_data_dir=str(tmp_path / "chromium-profile"),  # fresh profile, thrown away with tmp_path
+        executable_path=str(chromium),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1440, "height": 1500},
+    )
+
+
 def test_chat_in_a_real_browser(chromium, server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),  # fresh profile, thrown away with tmp_path
-            executable_path=str(chromium),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1440, "height": 1500},
-        )
+        browser = _browser(playwright, chromium, tmp_path)
         try:
             page = browser.new_page()
             page.set_default_timeout(ANSWER_TIMEOUT_MS)
@@ -135,3 +165,45 @@ def test_chat_in_a_real_browser(chromium, server, tmp_path):
         finally:
             browser.close()
     assert (ARTIFACTS / "chat.png").stat().st_size > 10_000
+
+
+def test_chat_streams_an_llm_answer_then_marks_its_claims(chromium, llm_server, streaming_llm, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright, chromium, tmp_path)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(ANSWER_TIMEOUT_MS)
+            page.goto(llm_server)
+            chat_input = page.get_by_test_id("stChatInputTextArea")
+            chat_input.wait_for()
+            chat_input.fill(QUESTION)
+            chat_input.press("Enter")
+
+            messages = page.get_by_test_id("stChatMessage")
+            deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
+            while not streaming_llm.requests and time.monotonic() < deadline:
+                time.sleep(0.1)
+            _, sentence = first_entity(streaming_llm.requests[0][2]["messages"])
+            first_words = " ".join(sentence.split()[:3])
+            messages.filter(has_text=first_words).last.wait_for()
+            partial = messages.last.inner_text()
+            assert INVENTED_CLAIM not in partial  # written as it comes: the end is not there yet
+            page.screenshot(path=str(ARTIFACTS / "chat-streaming.png"), full_page=True)
+
+            messages.filter(has_text="[unsupported]").last.wait_for()  # then the checked answer
+            page.get_by_test_id("stDataFrame").first.wait_for()
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+            final = messages.last.inner_text()
+            assert INVENTED_CLAIM in final and "[Data:" in final
+            assert "1 of 2 claims stated in the evidence" in final
+            assert page.get_by_test_id("stAlertContentWarning").filter(has_text=INVENTED_CLAIM).count() == 1
+            page.get_by_role("tab", name="Claims (2)").click()
+            page.screenshot(path=str(ARTIFACTS / "chat-claims.png"), full_page=True)
+            assert streaming_llm.requests[0][2]["stream"] is True
+            assert page.get_by_test_id("stException").count() == 0
+            assert "LLM" in page.get_by_test_id("stSidebar").inner_text()
+        finally:
+            browser.close()

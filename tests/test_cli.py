@@ -14,7 +14,7 @@ import pytest
 from qa_engine import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-ASK_KEYS = {"question", "answer", "abstained", "mode", "citations", "evidence", "warnings", "timings_ms"}
+ASK_KEYS = {"question", "answer", "abstained", "mode", "citations", "claims", "evidence", "warnings", "timings_ms"}
 QUESTION = "What does multi-head attention do?"
 
 
@@ -44,6 +44,8 @@ def test_ask_json_has_exactly_the_documented_keys(ask_json):
     assert all(isinstance(ids, list) and all(type(i) is int for i in ids) for ids in ask_json["citations"].values())
     assert not all(ids == [] for ids in ask_json["citations"].values())
     assert isinstance(ask_json["warnings"], list)
+    assert ask_json["claims"] and all(set(c) == {"text", "supported", "score", "evidence"} for c in ask_json["claims"])
+    assert all(c["supported"] is True and c["score"] == 1.0 for c in ask_json["claims"])  # extractive: quotes
     assert ask_json["timings_ms"]["total"] > 0
     assert ask_json["evidence"] and {"kind", "id", "title", "text", "document", "score"} <= set(ask_json["evidence"][0])
 

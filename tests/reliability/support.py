@@ -28,9 +28,12 @@ class FakeLLM:
     mode "ok": a chat completion whose content is reply(messages); "hang": sleeps delay_s first;
     "garbage": 200 with a body that is not JSON; "no-choices": 200 with JSON lacking `choices`;
     "error": HTTP 500. With `api_key`, a request without `Authorization: Bearer <api_key>` gets 401.
+    A request with `"stream": true` gets the reply as server-sent events, a word a chunk,
+    `token_delay_s` apart, as OpenAI streams.
     """
 
-    def __init__(self, mode: str = "ok", reply=lambda messages: "An answer.", delay_s: float = 0.0, api_key: str | None = None):
+    def __init__(self, mode: str = "ok", reply=lambda messages: "An answer.", delay_s: float = 0.0, api_key: str | None = None,
+                 token_delay_s: float = 0.0):
         self.requests: list[tuple[str, dict, dict]] = []
         fake = self
 
@@ -49,6 +52,8 @@ class FakeLLM:
                     return self._send(200, json.dumps({"id": "x", "object": "chat.completion", "model": "m"}).encode())
                 if mode == "error":
                     return self._send(500, b'{"error": {"message": "internal error"}}')
+                if body.get("stream"):
+                    return self._stream(body.get("model", "fake"), reply(body.get("messages", [])))
                 payload = {
                     "id": "chatcmpl-fake",
                     "object": "chat.completion",
@@ -59,6 +64,28 @@ class FakeLLM:
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 }
                 self._send(200, json.dumps(payload).encode())
+
+            def _stream(self, model: str, text: str):
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Cache-Control", "no-cache")
+                    self.end_headers()
+                    pieces = re.findall(r"\S+\s*", text)
+                    for i, piece in enumerate(pieces):
+                        last = i == len(pieces) - 1
+                        chunk = {
+                            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
+                            "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
+                                         "finish_reason": "stop" if last else None}],
+                        }
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        time.sleep(token_delay_s)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except OSError:
+                    pass  # the client gave up
 
             def _send(self, status: int, payload: bytes, content_type: str = "application/json"):
                 try:
