@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from qa_engine.domain import ENTITY_TYPES, VOCABULARY
-from qa_engine.extract import ENTITY_COLUMNS, RELATIONSHIP_COLUMNS, extract_graph, split_sentences
+from qa_engine.extract import ENTITY_COLUMNS, RELATIONSHIP_COLUMNS, extract_graph
+from qa_engine.prose import split_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
