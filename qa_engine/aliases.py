@@ -7,8 +7,11 @@ words without breaking a phrase; the plural of a form's last word matches too.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+import pandas as pd
 
 from qa_engine.domain import COMPOUNDS, NESTED_TYPES, VOCABULARY
 
@@ -120,3 +123,111 @@ MAIN = _lexicon(
     + [(form, (t.title,)) for t in VOCABULARY if t.type not in NESTED_TYPES for form in t.forms]
 )
 NESTED = _lexicon([(form, (t.title,)) for t in VOCABULARY if t.type in NESTED_TYPES for form in t.forms])
+
+
+# ---------------------------------------------------------------- one spelling for all
+
+
+def fold(surface: str) -> str:
+    """What makes two spellings one name: case, accents, hyphens, dashes, spaces and the plural
+    of the last word do not matter ('Nyströmformer' = 'nystromformer', 'multi-head attentions'
+    = 'Multihead Attention')."""
+    ascii_ = unicodedata.normalize("NFKD", surface).encode("ascii", "ignore").decode()
+    words = re.findall(r"[A-Za-z0-9]+", re.sub(r"['’]s\b", "", ascii_))
+    if not words:
+        return ""
+    if words[-1].isalpha():
+        words[-1] = singularize(words[-1])
+    return "".join(words).lower()
+
+
+# "expansion (ACR)" and "ACR (expansion)": the short form in parentheses, or the long one
+_PARENTHESIZED = re.compile(r"\(\s*([^()]{1,80}?)\s*[,;)]")
+_SHORT_FORM = re.compile(r"[A-Za-z][\w\-]{0,9}")
+
+
+def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
+    """(long form span, short form span) of 'locality-sensitive hashing (LSH)', 'Attention with
+    Linear Biases (ALiBi)' and 'LSH (locality-sensitive hashing)': Schwartz and Hearst's test,
+    every letter of the short form found, in order, in the long one, the first at a word start."""
+    for match in _PARENTHESIZED.finditer(text):
+        inner, inner_start = match[1], match.start(1)
+        before = text[: match.start()].rstrip()
+        if _SHORT_FORM.fullmatch(inner) and sum(c.isupper() for c in inner) >= 2:
+            words = list(re.finditer(r"[^\s()]+", before))
+            size = min(len(inner) + 5, 2 * len(inner))  # the long form is at most this many words
+            for first in range(len(words) - 1, max(0, len(words) - size) - 1, -1):  # the shortest that fits
+                if _abbreviates(inner, before[words[first].start() :]):
+                    yield (words[first].start(), len(before)), (inner_start, inner_start + len(inner))
+                    break
+        else:
+            short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9})$", before)
+            if short and sum(c.isupper() for c in short[1]) >= 2 and _abbreviates(short[1], inner):
+                yield (inner_start, inner_start + len(inner)), (short.start(1), short.end(1))
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Schwartz and Hearst (2003): the short form's letters, right to left, in the long form."""
+    letters = [c.lower() for c in short if c.isalnum()]
+    text = long.lower()
+    if len(text.split()) < 2 and "-" not in text or not letters or text.startswith(short.lower()):
+        return False
+    at = len(text) - 1
+    for k in range(len(letters) - 1, -1, -1):
+        while at >= 0 and (text[at] != letters[k] or (k == 0 and at > 0 and text[at - 1].isalnum())):
+            at -= 1
+        if at < 0:
+            return False
+        at -= 1
+    return True
+
+
+def group(keys: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:
+    """Keys joined by short/long form pairs, transitively; each group in the order of `keys`."""
+    parent = {k: k for k in keys}
+
+    def root(k: str) -> str:
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for long, short in pairs:
+        parent[root(long)] = root(short)
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        groups.setdefault(root(key), []).append(key)
+    return list(groups.values())
+
+
+def alias_table(titles: list[str], spellings: list[set[str]]) -> pd.DataFrame:
+    """`entity_aliases` rows (title, alias): every other spelling of each entity, its vocabulary
+    forms included, one row per distinct folded spelling."""
+    forms = {term.title: term.forms for term in VOCABULARY}
+    rows = []
+    for title, seen in zip(titles, spellings, strict=True):
+        keys = {fold(title)}
+        for alias in sorted({*seen, *forms.get(title, ())}):
+            if (key := fold(alias)) and key not in keys:
+                keys.add(key)
+                rows.append((title, alias))
+    return pd.DataFrame(rows, columns=["title", "alias"])
+
+
+# ---------------------------------------------------------------- scoring against key terms
+
+
+def key_term_recall(
+    key_terms: Iterable[Iterable[str]], entities: pd.DataFrame, aliases: pd.DataFrame | None = None
+) -> tuple[float, list[str]]:
+    """Share of key terms the graph has as entities, and the missed ones (their first spelling).
+
+    Each key term is its spellings (the term, then its aliases). It counts when one of them folds
+    (case, plural, hyphen, accents: `fold`) to an entity's title or to one of its `aliases` rows
+    (the `entity_aliases` table: title, alias).
+    """
+    names = [*entities["title"], *(aliases["alias"] if aliases is not None else [])]
+    known = {fold(str(name)) for name in names} - {""}
+    terms = [list(spellings) for spellings in key_terms]
+    missed = [spellings[0] for spellings in terms if not any(fold(s) in known for s in spellings)]
+    return (1 - len(missed) / len(terms) if terms else 0.0), missed

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from qa_engine.prose import MATH_OR_CODE, Sentence
 
 MAX_DESCRIPTION_CHARS = 600
 MIN_DESCRIPTION_SCORE = -1.5  # an entity whose best sentence reads worse than this is left out
+HOME_BONUS = 1.0  # for a sentence of the document that names the entity most
 
 
 _DEFINES = re.compile(
@@ -20,7 +22,9 @@ _ACTS = re.compile(
     r"attend|focus|operate|convert|assign)(?:s|d|ed|es)?)\b"
 )
 _NAMED_BEFORE = re.compile(
-    r"(?:called|known as|referred to as|termed|named|dubbed|denoted as|i\.e\.,?)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$"
+    r"(?:called|known as|referred to as|termed|named|dubbed|denoted as|i\.e\.,?|"
+    r"(?:we|they|authors?|paper|work)\s+(?:propose|introduce|present)[sd]?)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$",
+    re.I,
 )
 _PREDICATE_BEFORE = re.compile(r"\b(?:is|are|was)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$")
 _SUBJECT_START = re.compile(r"^\W*(?:[^,.;:]{1,50},\s+)?(?:(?:the|a|an)\s+)?$", re.I)
@@ -59,7 +63,7 @@ def sentence_quality(text: str) -> float:
     return score
 
 
-def _definition_score(text: str, start: int, end: int) -> float:
+def definition_score(text: str, start: int, end: int) -> float:
     """How much a sentence reads as a definition of the mention at text[start:end]."""
     before, after = text[:start], text[end:]
     if _SUBJECT_START.match(before):
@@ -69,7 +73,9 @@ def _definition_score(text: str, start: int, end: int) -> float:
             return 4
         if _ACTS.match(after):
             return 2
-        if re.match(r"^\s*(?:,\s*(?:which|a|an|the)\b|\()", after):
+        if re.match(r"^\s*,\s*(?:a|an)\s", after):
+            return 3  # "Mamba, a selective state space model, ..."
+        if re.match(r"^\s*(?:,\s*(?:which|the)\b|\()", after):
             return 1.5
     if _NAMED_BEFORE.search(before):
         return 3
@@ -97,13 +103,20 @@ def pick(ranked: list[str], limit: int, most: int) -> str:
     return " ".join(chosen)
 
 
-def describe(mentions: list[tuple[int, int, int]], sentences: list[Sentence], quality: list[float]) -> str:
-    """Up to three distinct sentences naming the entity, definitions first; '' if none reads well."""
+def describe(
+    mentions: list[tuple[int, int, int]], sentences: list[Sentence], quality: list[float], documents: list[str]
+) -> str:
+    """Up to three distinct sentences naming the entity, definitions first, from the document that
+    names it most (its own: a paper about X defines X better than one citing it); '' if none reads well.
+
+    `documents` holds the document of each text unit."""
+    home = Counter(documents[sentences[sid].units[0]] for sid, _, _ in mentions).most_common(1)[0][0]
     scored: dict[str, tuple[float, int]] = {}
     for sid, start, end in mentions:
         sentence = sentences[sid]
         if sentence.prose and len(sentence.text) > 20:
-            score = quality[sid] + _definition_score(sentence.text, start, end)
+            own = HOME_BONUS if documents[sentence.units[0]] == home else 0.0
+            score = quality[sid] + definition_score(sentence.text, start, end) + own
             if sentence.text not in scored or scored[sentence.text][0] < score:
                 scored[sentence.text] = (score, sid)
     ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[1][1]))

