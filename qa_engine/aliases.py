@@ -129,11 +129,13 @@ NESTED = _lexicon([(form, (t.title,)) for t in VOCABULARY if t.type in NESTED_TY
 
 
 def fold(surface: str) -> str:
-    """What makes two spellings one name: case, accents, hyphens, dashes, spaces and the plural
-    of the last word do not matter ('Nyströmformer' = 'nystromformer', 'multi-head attentions'
+    """What makes two spellings one name: case, accents, hyphens, dashes, spaces, a leading article
+    and the plural of the last word do not matter ('Nyströmformer' = 'nystromformer', 'multi-head attentions'
     = 'Multihead Attention')."""
     ascii_ = unicodedata.normalize("NFKD", surface).encode("ascii", "ignore").decode()
     words = re.findall(r"[A-Za-z0-9]+", re.sub(r"['’]s\b", "", ascii_))
+    if len(words) > 1 and words[0].lower() in ("the", "a", "an"):
+        words = words[1:]  # "The Pile" is the Pile
     if not words:
         return ""
     if words[-1].isalpha():

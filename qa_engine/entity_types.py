@@ -75,13 +75,12 @@ def sentence_type(span: Span) -> str | None:
 
 
 def entity_type(title: str, votes: Counter[str]) -> str:
-    """Vocabulary, then a phrase's own head noun, then its sentences, then its shape; else CONCEPT."""
+    """Vocabulary, then its own head noun ('LSH attention', 'Linformer'), then its sentences; else CONCEPT."""
     if title in TYPES:
         return TYPES[title]
-    words = title.replace("-", " ").split()
-    own = head_type(words[-1])
-    if own and len(words) > 1:
+    own = head_type(title.replace("-", " ").split()[-1])
+    if own:
         return own
     if votes:
         return max(votes.items(), key=lambda item: (item[1], item[0]))[0]
-    return own or "CONCEPT"
+    return "CONCEPT"

@@ -21,6 +21,7 @@ class Sentence:
     units: tuple[int, ...]  # positions of its text units in the input: two where a chunk cut it
     block: int  # paragraph number, corpus-wide: adjacency never crosses paragraphs
     prose: bool  # a real sentence: evidence for descriptions and relationships
+    heading: bool = False  # a title or heading line: it introduces what it names
 
 
 MATH_OR_CODE = re.compile(r"\$\$.+?\$\$|(?<!\\)\$[^$\n]+\$|\\\\?\(.+?\\\\?\)|`[^`\n]+`", re.S)
@@ -127,7 +128,8 @@ class _Piece:
         words = MATH_OR_CODE.sub(" ", self.text).split()  # a display equation is not a sentence
         prose = self.kind == "prose" and len(words) >= 5 and len(self.text) <= MAX_SENTENCE_CHARS
         prose = prose and not _HTML_LEFTOVER.search(self.text)  # a tag that a chunk boundary cut in two
-        return Sentence(self.text, self.units, self.block, prose)
+        heading = self.kind in ("short", "markup") and "|" not in self.text and 0 < len(words) <= 12
+        return Sentence(self.text, self.units, self.block, prose, heading)
 
 
 def text_unit_sentences(texts: list[str]) -> list[Sentence]:

@@ -44,7 +44,7 @@ def _argument_of(token: SpacyToken) -> tuple[SpacyToken, SpacyToken] | None:
     """The verb the mention is an argument of, and the verb's child on the way there; None when
     the mention is a verb itself or sits in a clause of its own ("BERT, which is pretrained ...")."""
     child = token
-    while child.head is not child and child.pos_ not in {"VERB", "AUX"} and child.dep_ not in _CLAUSES:
+    while child.head.i != child.i and child.pos_ not in {"VERB", "AUX"} and child.dep_ not in _CLAUSES:
         if child.head.pos_ in {"VERB", "AUX"}:
             return child.head, child
         child = child.head
@@ -54,7 +54,7 @@ def _argument_of(token: SpacyToken) -> tuple[SpacyToken, SpacyToken] | None:
 def predicate(doc: Doc, a: Span, b: Span) -> tuple[bool, str] | None:
     """(a is the subject, the verb phrase) when a and b are subject and object of one verb."""
     first, second = _argument_of(a.root), _argument_of(b.root)
-    if not first or not second or first[0] != second[0] or first[1] == second[1]:
+    if not first or not second or first[0].i != second[0].i or first[1].i == second[1].i:
         return None
     verb, roles = first[0], (first[1].dep_, second[1].dep_)
     if roles[0] in _SUBJECTS and roles[1] in _OBJECTS:

