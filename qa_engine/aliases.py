@@ -60,10 +60,12 @@ def pluralize(word: str) -> str:
 
 
 def singularize(word: str) -> str:
-    """Rules enough for this field's nouns ('matrices', 'queries', 'heads'), so plurals merge."""
+    """Rules enough for this field's nouns ('matrices', 'queries', 'heads', 'caches'), so plurals merge."""
     lower = word.lower()
     if lower.endswith("matrices"):
         return word[:-3] + "x"
+    if lower.endswith("caches"):
+        return word[:-1]
     if lower.endswith("ies") and len(word) > 4 and lower not in {"series", "species"}:
         return word[:-3] + "y"
     if lower.endswith(("sses", "xes", "ches", "shes")):
@@ -185,7 +187,8 @@ def _abbreviates(short: str, long: str) -> bool:
 
 
 def group(keys: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:
-    """Keys joined by short/long form pairs, transitively; each group in the order of `keys`."""
+    """Keys joined by short/long form pairs, transitively: the groups that hold one of `keys`, in
+    their order, with the other forms of the pairs that join them last."""
     parent = {k: k for k in keys}
 
     def root(k: str) -> str:
@@ -199,18 +202,22 @@ def group(keys: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:
     groups: dict[str, list[str]] = {}
     for key in keys:
         groups.setdefault(root(key), []).append(key)
+    for key in dict.fromkeys(k for pair in pairs for k in pair):
+        if root(key) in groups and key not in groups[root(key)]:
+            groups[root(key)].append(key)
     return list(groups.values())
 
 
 def alias_table(titles: list[str], spellings: list[set[str]]) -> pd.DataFrame:
-    """`entity_aliases` rows (title, alias): every other spelling of each entity, its vocabulary
-    forms included, one row per distinct folded spelling."""
+    """`entity_aliases` rows (title, alias): every other spelling of each entity (ignoring case), its
+    vocabulary forms included; accents and hyphens are kept, so a reader that does not fold them
+    still finds 'Nystromformer'."""
     forms = {term.title: term.forms for term in VOCABULARY}
     rows = []
     for title, seen in zip(titles, spellings, strict=True):
-        keys = {fold(title)}
+        keys = {title.lower()}
         for alias in sorted({*seen, *forms.get(title, ())}):
-            if (key := fold(alias)) and key not in keys:
+            if (key := alias.lower()) not in keys and fold(alias):
                 keys.add(key)
                 rows.append((title, alias))
     return pd.DataFrame(rows, columns=["title", "alias"])

@@ -74,13 +74,14 @@ def sentence_type(span: Span) -> str | None:
     return None
 
 
-def entity_type(title: str, votes: Counter[str]) -> str:
-    """Vocabulary, then its own head noun ('LSH attention', 'Linformer'), then its sentences; else CONCEPT."""
-    if title in TYPES:
-        return TYPES[title]
-    own = head_type(title.replace("-", " ").split()[-1])
-    if own:
-        return own
+def entity_type(names: list[str], votes: Counter[str]) -> str:
+    """Vocabulary, then the head noun of its title or another spelling ('LSH attention', 'Linformer',
+    'LSH' for 'locality-sensitive hashing'), then its sentences; else CONCEPT. `names`: title first."""
+    if names[0] in TYPES:
+        return TYPES[names[0]]
+    for name in names:
+        if own := head_type(name.replace("-", " ").split()[-1]):
+            return own
     if votes:
         return max(votes.items(), key=lambda item: (item[1], item[0]))[0]
     return "CONCEPT"

@@ -63,11 +63,12 @@ def predicate(doc: Doc, a: Span, b: Span) -> tuple[bool, str] | None:
         subject_first, via = False, first[1]
     else:
         return None
+    if via.lower_ in {"unlike", "except", "without"} or via.i and doc[via.i - 1].lower_ in {"instead", "rather"}:
+        return None  # "uses ALiBi instead of positional embeddings" says the opposite
     words = [t for t in verb.children if t.dep_ in {"aux", "auxpass", "neg"} and t.i < verb.i]
     words += [verb, *(t for t in verb.children if t.dep_ == "prt")]
-    if via.dep_ in {"prep", "agent"}:
-        words.append(via)
-    return subject_first, " ".join(t.text for t in sorted(words, key=lambda t: t.i))
+    words = sorted(words, key=lambda t: t.i) + ([via] if via.dep_ in {"prep", "agent"} else [])
+    return subject_first, " ".join(t.text for t in words)
 
 
 def relationships_of(

@@ -189,25 +189,26 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
     return tokens
 
 
-def _phrases(doc: Doc) -> Iterator[list[SpacyToken]]:
-    """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention'),
-    joined by 'of' to the bare noun chunk right after ('mixture of experts')."""
+def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
+    """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention');
+    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'),
+    that reading first."""
     chunks = list(doc.noun_chunks)
     starts = {c.start: c for c in chunks}
     for chunk in chunks:
-        tokens = list(chunk)
+        pieces: list[list[SpacyToken]] = [[]]
+        for token in chunk:
+            if token.text in "()[]":
+                pieces.append([])
+            else:
+                pieces[-1].append(token)
         after = starts.get(chunk.end + 1)
+        joined = []
         if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i:
             if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
-                tokens += [doc[chunk.end], *after]
-        piece: list[SpacyToken] = []
-        for token in tokens:
-            if token.text in "()[]":
-                yield _trim(piece)
-                piece = []
-            else:
-                piece.append(token)
-        yield _trim(piece)
+                joined = [_trim([*pieces[-1], doc[chunk.end], *after])]
+        for k, piece in enumerate(pieces):
+            yield [*(joined if k == len(pieces) - 1 else []), _trim(piece)]
 
 
 def _clean(tokens: list[SpacyToken]) -> bool:
@@ -228,6 +229,30 @@ def _bad(token: SpacyToken) -> bool:
     return token.pos_ in _BAD_POS and token.tag_ not in _PARTICIPLES
 
 
+def _forms(
+    tokens: list[SpacyToken], text: str, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
+) -> Iterator[tuple[str, int, int]]:
+    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in."""
+    exact = {(a, b) for a, b, _ in known}
+    groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
+    for g, (a, _) in enumerate(groups):
+        words = tokens[a:]
+        start, end = words[0].idx, words[-1].idx + len(words[-1])
+        if (start, end) in exact or any(x < start < y for x, y, _ in known) or len(groups) - g > MAX_WORDS:
+            continue
+        first = "".join(t.text_with_ws for t in tokens[a : groups[g][1]]).strip()
+        if _bad(words[0]) or first.islower() and first in _STOPWORDS:
+            continue
+        modifiers = [tokens[x:y] for x, y in groups[g:-1]]
+        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
+            continue  # "the BigBird model": BigBird, found as a name
+        if _restated(known, start, tokens[groups[-1][0]]):
+            continue
+        if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
+            continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
+        yield fold(text[start:end]), start, end
+
+
 def _candidates(
     sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
 ) -> Iterator[_Candidate]:
@@ -235,30 +260,8 @@ def _candidates(
 
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
     exact = {(a, b) for a, b, _ in known}
-
-    def inside(start: int) -> bool:
-        return any(a < start < b for a, b, _ in known)
-
-    for tokens in _phrases(doc):
-        if not _clean(tokens):
-            continue
-        groups = _groups(doc[tokens[0].i : tokens[-1].i + 1])
-        forms = []
-        for g, (a, _) in enumerate(groups):
-            words = tokens[a:]
-            start, end = words[0].idx, words[-1].idx + len(words[-1])
-            if (start, end) in exact or inside(start) or len(groups) - g > MAX_WORDS:
-                continue
-            if _bad(words[0]) or words[0].text.islower() and words[0].lower_ in _STOPWORDS:
-                continue
-            modifiers = [tokens[x:y] for x, y in groups[g:-1]]
-            if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
-                continue  # "the BigBird model": BigBird, found as a name
-            if _restated(known, start, tokens[groups[-1][0]]):
-                continue
-            if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
-                continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
-            forms.append((fold(text[start:end]), start, end))
+    for readings in _phrases(doc):
+        forms = [form for tokens in readings if _clean(tokens) for form in _forms(tokens, text, known, casing)]
         if forms:
             yield _Candidate(sid, tuple(forms))
 
@@ -373,7 +376,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         title = known[0][0] if known else _title(best)
         if fold(title) not in by_key:
             votes = sum((terms[k].types for k in keys), Counter())
-            by_key[fold(title)] = Entity(title, entity_type(title, votes), [])
+            by_key[fold(title)] = Entity(title, entity_type([title, *sorted(spellings, key=len)], votes), [])
         entity = by_key[fold(title)]
         entity.mentions.extend(m for k in keys for m in mentions[k])
         entity.aliases.update(" ".join(s.split()) for s in spellings)
