@@ -9,7 +9,6 @@ from qa_engine.prose import MATH_OR_CODE, Sentence
 
 MAX_DESCRIPTION_CHARS = 600
 MIN_DESCRIPTION_SCORE = -1.5  # an entity whose best sentence reads worse than this is left out
-HOME_BONUS = 1.0  # for a sentence of the document that names the entity most
 
 
 _DEFINES = re.compile(
@@ -119,21 +118,21 @@ def pick(ranked: list[str], limit: int, most: int) -> str:
 def describe(
     mentions: list[tuple[int, int, int]], sentences: list[Sentence], quality: list[float], documents: list[str]
 ) -> str:
-    """Up to three distinct sentences naming the entity, definitions first, from the document that
-    names it most (its own: a paper about X defines X better than one citing it); '' if none reads well.
+    """Up to three distinct sentences naming the entity, definitions first; between sentences that
+    score alike, those of the document that names it most (its own: a paper about X before one
+    citing it). '' if none reads well. `documents` holds the document of each text unit.
 
-    `documents` holds the document of each text unit."""
+    The own document breaks ties only: as a score bonus it cost a dev-set question (RESULTS.md 8)."""
     home = Counter(documents[sentences[sid].units[0]] for sid, _, _ in mentions).most_common(1)[0][0]
-    scored: dict[str, tuple[float, int]] = {}
+    scored: dict[str, tuple[float, bool, int]] = {}
     for sid, start, end in mentions:
         sentence = sentences[sid]
         if sentence.prose and len(sentence.text) > 20:
-            own = HOME_BONUS if documents[sentence.units[0]] == home else 0.0
-            score = quality[sid] + definition_score(sentence.text, start, end) + own
+            score = quality[sid] + definition_score(sentence.text, start, end)
             if sentence.text not in scored or scored[sentence.text][0] < score:
-                scored[sentence.text] = (score, sid)
-    ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[1][1]))
+                scored[sentence.text] = (score, documents[sentence.units[0]] != home, sid)
+    ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[1][1], item[1][2]))
     if not ranked or ranked[0][1][0] < MIN_DESCRIPTION_SCORE:
         return ""
     best = ranked[0][1][0]
-    return pick([text for text, (score, _) in ranked if score >= min(best, 0)], MAX_DESCRIPTION_CHARS, 3)
+    return pick([text for text, (score, _, _) in ranked if score >= min(best, 0)], MAX_DESCRIPTION_CHARS, 3)
