@@ -1,6 +1,6 @@
 """The domain scheme of attention literature, as plain data: entity types and a curated vocabulary.
 
-How a surface form is matched (see qa_engine.extract):
+How a surface form is matched (see qa_engine.aliases):
 - an all-lowercase form matches in any case ("multi-head attention" finds "Multi-Head Attention");
 - a form with a capital letter matches exactly as written, so acronyms and names ("BERT", "GPT",
   "Adam", "Meta") never fire on ordinary words;

@@ -120,24 +120,30 @@ def _units(text_units, ids: set[str] | None):
 
 
 async def run_extract_graph_offline(config, context) -> WorkflowFunctionOutput:
-    """Replaces graphrag's NLTK/spaCy noun-phrase step with our offline domain extractor."""
+    """Replaces graphrag's noun-phrase step with our offline extractor; also writes the
+    `entity_aliases` side table (title, alias) that question linking reads."""
     text_units = await context.output_table_provider.read_dataframe("text_units")
     documents = await context.output_table_provider.read_dataframe("documents")
 
     def extract(ids: set[str] | None):
         units = _units(text_units, ids)
-        return add_authors(*extract_graph(units), documents, units)
+        graph = extract_graph(units)
+        return (*add_authors(graph.entities, graph.relationships, documents, units), graph.aliases)
 
-    entities, relationships = per_document("extract_graph_offline", text_units, extract)
+    entities, relationships, aliases = per_document("extract_graph_offline", text_units, extract)
     # graphrag's convention (its LLM prompts, and cluster_graph, which upper-cases node names)
     entities["title"] = entities["title"].str.upper()
     relationships["source"] = relationships["source"].str.upper()
     relationships["target"] = relationships["target"].str.upper()
+    aliases["title"] = aliases["title"].str.upper()
     if entities.empty:
         raise ValueError("no entities found in the corpus: is it about attention and Transformers?")
     await context.output_table_provider.write_dataframe("entities", entities)
     await context.output_table_provider.write_dataframe("relationships", relationships)
-    return WorkflowFunctionOutput(result={"entities": len(entities), "relationships": len(relationships)})
+    await context.output_table_provider.write_dataframe("entity_aliases", aliases)
+    return WorkflowFunctionOutput(
+        result={"entities": len(entities), "relationships": len(relationships), "aliases": len(aliases)}
+    )
 
 
 async def run_create_community_reports_offline(config, context) -> WorkflowFunctionOutput:

