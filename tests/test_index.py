@@ -623,3 +623,19 @@ def test_token_stores_are_written_and_read_in_pieces(tiny, tmp_path, monkeypatch
             np.testing.assert_allclose(store.unit(row), expected.tokens, atol=2e-2)
             np.testing.assert_array_equal(store.spans[row], expected.spans)
             np.testing.assert_allclose(store.pooled[row], expected.vector, atol=1e-4)
+
+
+def test_workflows_run_without_tracemalloc():
+    """graphrag's profiler turned tracemalloc on around every workflow, and with it on a pyarrow
+    thread releasing a Python buffer crashed CPython (SIGSEGV): ours times the workflows only."""
+    import tracemalloc
+
+    from graphrag.index.run import run_pipeline
+
+    from qa_engine.workflows import register_all
+
+    register_all()
+    with run_pipeline.WorkflowProfiler() as profiler:
+        assert not tracemalloc.is_tracing()
+        time.sleep(0.01)
+    assert profiler.metrics.overall > 0
