@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from qa_engine.code_words import code_words
 from qa_engine.errors import CorpusError
 from qa_engine.pdf import UnreadablePDF, read_pdf
 
@@ -235,15 +236,25 @@ def clean_markdown(text: str) -> str:
     return _tidy(text)
 
 
-def _drop_blocks(text: str) -> str:
-    """Drop fenced code and d2l per-framework tab blocks: both repeat, neither is prose."""
-    kept, end = [], None
+def _drop_blocks(text: str, code: bool = True) -> str:
+    """Fenced code as the words it holds (`code_words`: comments, BibTeX), or nothing without `code`;
+    d2l per-framework tab blocks out: they repeat what the other tabs say, for another framework."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    end, language, block = None, "", []
     for line in text.split("\n"):
         if end:
-            if end.match(line):
-                end = None
+            if not end.match(line):
+                block.append(line)
+                continue
+            if end is not _TAB_END and code:
+                for paragraph in code_words("\n".join(block), language, seen):
+                    kept.extend(("", paragraph, ""))
+            end = None
         elif fence := _FENCE.match(line):
             end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
+            info = re.sub(r"[{}.]", " ", line[fence.end() :]).split()  # "python", "{.python .input}"
+            language, block = (info[0] if info else ""), []
         elif _TAB_BEGIN.match(line):
             end = _TAB_END
         else:
@@ -273,7 +284,7 @@ def _as_sentence(caption: str) -> str:
 
 
 def _markdown_title(text: str) -> str:
-    heading = re.search(r"^#{1,6}[ \t]+(.+)$", _drop_blocks(_normalize_newlines(text)), re.M)
+    heading = re.search(r"^#{1,6}[ \t]+(.+)$", _drop_blocks(_normalize_newlines(text), code=False), re.M)
     return _first_line(clean_markdown(heading[0])) if heading else ""
 
 

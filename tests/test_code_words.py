@@ -1,0 +1,84 @@
+"""Code blocks are indexed as the words they hold: comments, settings with their comments, BibTeX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa_engine.code_words import code_words
+from qa_engine.ingest import read_document
+
+README = '''# Nyström Attention
+
+Implementation of Nyström self-attention.
+
+```python
+# this comment line is not the title
+import torch
+from nystrom_attention import NystromAttention
+
+attn = NystromAttention(
+    dim = 512,
+    num_landmarks = 256,    # number of landmarks
+    pinv_iterations = 6,    # number of moore-penrose iterations for approximating pinverse. 6 was recommended by the paper
+    color = "#ff0000",
+)
+# out = attn(x, mask = mask)
+x = torch.randn(1, 16384, 512)  # (1, 16384, 512)
+```
+
+```bibtex
+@misc{xiong2021nystromformer,
+    title   = {Nystr{\\"o}mformer: A Nystr{\\"o}m-Based Algorithm for Approximating Self-Attention},
+    author  = {Yunyang Xiong and Zhanpeng Zeng and Vikas Singh},
+    year    = {2021},
+    eprint  = {2102.03902}
+}
+```
+'''
+
+
+def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
+    path = tmp_path / "nystrom.md"
+    path.write_text(README, encoding="utf-8")
+
+    document, issue = read_document(path, tmp_path)
+
+    assert issue is None
+    assert document.title == "Nyström Attention"  # a '#' comment inside code is no heading
+    paragraphs = document.text.split("\n\n")
+    assert "num_landmarks = 256: number of landmarks." in paragraphs
+    assert (
+        "pinv_iterations = 6: number of moore-penrose iterations for approximating pinverse. "
+        "6 was recommended by the paper." in paragraphs
+    )
+    assert "this comment line is not the title." in paragraphs
+    for code in ("import torch", "NystromAttention(", "ff0000", "out = attn", "16384", "eprint", "@misc"):
+        assert code not in document.text
+    citation = (
+        'Nyströmformer: A Nyström-Based Algorithm for Approximating Self-Attention, '
+        "by Yunyang Xiong, Zhanpeng Zeng and Vikas Singh (2021)."
+    )
+    assert citation in paragraphs
+
+
+def test_a_comment_repeated_across_framework_versions_is_said_once():
+    seen: set[str] = set()
+    pytorch = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)"
+    jax = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)  # dense layer"
+
+    assert code_words(pytorch, "python", seen) == ["Shape of queries: (batch size, no. of queries, num_hiddens)."]
+    assert code_words(jax, "python", seen) == []
+
+
+def test_docstrings_and_last_name_first_authors():
+    code = 'class Encoder:\n    """The Transformer encoder block."""\n    #@save\n'
+    bib = "@article{k, author = {Kitaev, Nikita and Kaiser, Lukasz and others}, title = {Reformer}, journal = {ICLR}, year = 2020}"
+
+    assert code_words(code, "python", set()) == ["The Transformer encoder block."]
+    assert code_words(bib, "", set()) == ["Reformer, by Nikita Kitaev, Lukasz Kaiser et al. (ICLR, 2020)."]
+
+
+def test_bibtex_accents_become_letters():
+    bib = "@article{v, title={Graph Attention Networks}, author={Veli{\\v{c}}kovi{\\'{c}}, Petar and Bengio, Yoshua}}"
+
+    assert code_words(bib, "bibtex", set()) == ["Graph Attention Networks, by Petar Veličković and Yoshua Bengio."]
