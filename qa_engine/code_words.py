@@ -3,7 +3,7 @@
 A README documents its settings in the usage block ("pinv_iterations = 6,  # number of
 Moore-Penrose iterations ...; 6 was recommended by the paper") and cites its papers in BibTeX;
 the code itself is not prose, so only these words are indexed. A setting keeps its assignment
-as inline code beside its comment. A line repeated within one document (the same comment in
+as inline code inside its comment's first sentence. A line repeated within one document (the same comment in
 every framework's version of a snippet) is said once.
 """
 
@@ -43,12 +43,22 @@ def _wordy(text: str) -> bool:
 
 
 def _sentence(text: str) -> str:
+    """One line, a capital first ('number of landmarks' reads as a statement) and a full stop."""
     text = " ".join(text.split())
+    if re.match(r"[a-z]+\b(?![_.(])", text):
+        text = text[0].upper() + text[1:]
     return text if not text or text[-1] in ".!?" else text + "."
 
 
+def _with_setting(comment: str, setting: str) -> str:
+    """'Number of landmarks (`num_landmarks = 256`).': the setting inside the comment's first sentence."""
+    end = re.search(r"[.!?](?=\s|$)", comment)
+    at = end.start() if end else len(comment)
+    return _sentence(f"{comment[:at]} (`{setting}`){comment[at:]}")
+
+
 def _comments(code: str) -> list[str]:
-    """Comments in code order; a run of comment lines is one paragraph, a setting is quoted before its comment."""
+    """Comments in code order; a run of comment lines is one paragraph, a setting is quoted in its comment."""
     paragraphs: list[str] = []
     run: list[str] = []
     for line in code.splitlines():
@@ -65,7 +75,7 @@ def _comments(code: str) -> list[str]:
             run = []
         if comment and _wordy(comment):
             setting = _SETTING.fullmatch(statement) and len(statement) <= _MAX_SETTING_CHARS
-            paragraphs.append(_sentence(f"`{statement}`: {comment}" if setting else comment))
+            paragraphs.append(_with_setting(comment, statement) if setting else _sentence(comment))
     if run and _wordy(" ".join(run)):
         paragraphs.append(_sentence(" ".join(run)))
     return paragraphs

@@ -46,12 +46,12 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
     assert issue is None
     assert document.title == "Nyström Attention"  # a '#' comment inside code is no heading
     paragraphs = document.text.split("\n\n")
-    assert "num_landmarks = 256: number of landmarks." in paragraphs
+    assert "Number of landmarks (num_landmarks = 256)." in paragraphs
     assert (
-        "pinv_iterations = 6: number of moore-penrose iterations for approximating pinverse. "
+        "Number of moore-penrose iterations for approximating pinverse (pinv_iterations = 6). "
         "6 was recommended by the paper." in paragraphs
     )
-    assert "this comment line is not the title." in paragraphs
+    assert "This comment line is not the title." in paragraphs
     for code in ("import torch", "NystromAttention(", "ff0000", "out = attn", "16384", "eprint", "@misc"):
         assert code not in document.text
     citation = (
