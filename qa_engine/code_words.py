@@ -1,16 +1,18 @@
-"""What a code block says in words: its comments, docstrings and BibTeX entries, as prose.
+"""What a code block says in words: its comments and docstrings as prose, its BibTeX as citations.
 
 A README documents its settings in the usage block ("pinv_iterations = 6,  # number of
-Moore-Penrose iterations ...; 6 was recommended by the paper") and cites its papers in BibTeX;
-the code itself is not prose, so only these words are indexed. A setting keeps its assignment
-as inline code inside its comment's first sentence. A line repeated within one document (the same comment in
-every framework's version of a snippet) is said once.
+Moore-Penrose iterations ...; 6 was recommended by the paper") and cites its papers in BibTeX.
+The code itself is not prose, so only the comments are indexed; a setting keeps its assignment
+as inline code inside its comment's first sentence, and a comment repeated within one document
+(the same one in every framework's version of a snippet) is said once. BibTeX entries are the
+document's references: ingestion keeps them apart from the text, as it does a PDF's.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 _BIBTEX_ENTRY = re.compile(r"@(\w+)\s*\{\s*[^,\s]*\s*,(.*?)\n?\s*\}\s*(?=@|\Z)", re.S)
 _BIBTEX_FIELD = re.compile(r"(\w+)\s*=\s*(\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}|\"[^\"]*\"|\w+)", re.S)
@@ -24,12 +26,43 @@ _COMBINING = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "
 _MAX_SETTING_CHARS = 60  # longer code beside a comment is a statement, not a setting
 
 
-def code_words(block: str, language: str, seen: set[str]) -> list[str]:
-    """The paragraphs of prose in one fenced block, less those already in `seen` (which grows)."""
-    if language.lower() in {"bibtex", "bib"} or block.lstrip().startswith("@"):
-        paragraphs = [_citation(fields) for _, fields in _BIBTEX_ENTRY.findall(block)]
-    else:
-        paragraphs = [*_comments(_DOCSTRING.sub("", block)), *_docstrings(block)]
+@dataclass(frozen=True)
+class Citation:
+    title: str
+    authors: tuple[str, ...]  # "First Last"
+    venue: str
+    year: str
+    et_al: bool = False  # the entry ends its authors with "and others"
+
+    @property
+    def text(self) -> str:
+        """'Reformer: The Efficient Transformer, by Nikita Kitaev and Lukasz Kaiser (ICLR, 2020).'"""
+        *others, last = self.authors or ("",)
+        names = f"{', '.join(self.authors)} et al." if self.et_al else f"{', '.join(others)} and {last}" if others else last
+        where = ", ".join(part for part in (self.venue, self.year) if part)
+        return _sentence(self.title.rstrip(".") + (f", by {names}" if names else "") + (f" ({where})" if where else ""))
+
+
+def is_bibtex(block: str, language: str) -> bool:
+    return language.lower() in {"bibtex", "bib"} or block.lstrip().startswith("@")
+
+
+def citations(block: str) -> list[Citation]:
+    """The entries of a BibTeX block that have a title."""
+    found = []
+    for _, fields_text in _BIBTEX_ENTRY.findall(block):
+        fields = {name.lower(): _plain(value) for name, value in _BIBTEX_FIELD.findall(fields_text)}
+        authors = [_person(a) for a in re.split(r"\s+and\s+", fields.get("author", "")) if a.strip()]
+        if fields.get("title"):
+            venue = fields.get("booktitle") or fields.get("journal") or ""
+            named = tuple(a for a in authors if a.lower() != "others")
+            found.append(Citation(fields["title"], named, venue, fields.get("year", ""), len(named) < len(authors)))
+    return found
+
+
+def code_words(block: str, seen: set[str]) -> list[str]:
+    """The paragraphs of prose in one fenced code block, less those already in `seen` (which grows)."""
+    paragraphs = [*_comments(_DOCSTRING.sub("", block)), *_docstrings(block)]
     new = [p for p in paragraphs if p and p not in seen]
     seen.update(new)
     return new
@@ -88,22 +121,6 @@ def _outside_quotes(before: str) -> bool:
 
 def _docstrings(code: str) -> list[str]:
     return [_sentence(text) for _, text in _DOCSTRING.findall(code) if _wordy(text)]
-
-
-def _citation(fields_text: str) -> str:
-    """'Reformer: The Efficient Transformer, by Nikita Kitaev, Lukasz Kaiser and Anselm Levskaya (ICLR, 2020).'"""
-    fields = {name.lower(): _plain(value) for name, value in _BIBTEX_FIELD.findall(fields_text)}
-    title = fields.get("title", "")
-    if not title:
-        return ""
-    authors = [_person(a) for a in re.split(r"\s+and\s+", fields.get("author", "")) if a.strip()]
-    if authors and authors[-1].lower() == "others":
-        names = ", ".join(authors[:-1]) + " et al."
-    else:
-        names = ", ".join(authors[:-1]) + " and " + authors[-1] if len(authors) > 1 else "".join(authors)
-    venue = fields.get("booktitle") or fields.get("journal") or ""
-    where = ", ".join(part for part in (venue, fields.get("year", "")) if part)
-    return _sentence(title.rstrip(".") + (f", by {names}" if names else "") + (f" ({where})" if where else ""))
 
 
 def _plain(value: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from qa_engine.code_words import code_words
+from qa_engine.code_words import Citation, citations, code_words, is_bibtex
 from qa_engine.errors import CorpusError
 from qa_engine.pdf import UnreadablePDF, read_pdf
 
@@ -33,7 +33,8 @@ class SourceDocument:
     text: str
     sha256: str  # of the raw bytes: the index manifest rebuilds only what changed
     size: int
-    # PDFs only: (offset in text, page) where each page's text starts, and the paper's record
+    # PDFs: (offset in text, page) where each page's text starts, and the paper's record;
+    # Markdown: its BibTeX entries as references, their authors where one is the document's own
     pages: tuple[tuple[int, int], ...] = ()
     authors: tuple[str, ...] = ()
     abstract: str = ""
@@ -41,7 +42,7 @@ class SourceDocument:
 
 
 def paper_record(document: SourceDocument) -> dict:
-    """What documents.raw_data keeps of a paper beside its text (empty for other formats):
+    """What documents.raw_data keeps of a paper beside its text (empty for plain text and LaTeX):
     page offsets as two lists, so the parquet column stays plain lists of integers."""
     return {
         "page_offsets": [offset for offset, _ in document.pages],
@@ -157,18 +158,33 @@ def read_document(
     except UnicodeDecodeError:
         decoded = raw.decode("latin-1")
         issue = IngestIssue(rel, "decoded as latin-1", "not valid UTF-8")
-    title, text = _TEXT_READERS[suffix](_normalize_newlines(decoded))
+    title, text, cited = _TEXT_READERS[suffix](_normalize_newlines(decoded))
     if not text:
         return skipped("no text after cleaning")
-    return SourceDocument(rel, title or _prettify_stem(path.stem), text, sha256, size), issue
+    title = title or _prettify_stem(path.stem)
+    references = tuple(c.text for c in cited)
+    return SourceDocument(rel, title, text, sha256, size, authors=_own_authors(title, cited), references=references), issue
+
+
+def _own_authors(title: str, cited: list[Citation]) -> tuple[str, ...]:
+    """The authors of the cited paper whose title is the document's own (or its part before a
+    colon: "Longformer"): a paper's README is that paper's page."""
+    for citation in cited:
+        if _title_key(title) in (_title_key(citation.title), _title_key(citation.title.partition(":")[0])):
+            return citation.authors
+    return ()
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.sub(r"\W+", " ", title.casefold()).split())
 
 
 # ---------------------------------------------------------------- plain text
 
 
-def _read_txt(text: str) -> tuple[str, str]:
+def _read_txt(text: str) -> tuple[str, str, list[Citation]]:
     text = _tidy(text)
-    return _first_line(text), text
+    return _first_line(text), text, []
 
 
 def _first_line(text: str) -> str:
@@ -224,9 +240,10 @@ _MD_INLINE_RULES: _Rules = [
 ]
 
 
-def clean_markdown(text: str) -> str:
-    """Markdown/MDX to readable prose: code, markup and d2l roles out; headings, tables and math kept."""
-    text = _apply(_MD_LINE_RULES, _drop_blocks(_normalize_newlines(text)))
+def clean_markdown(text: str, cited: list[Citation] | None = None) -> str:
+    """Markdown/MDX to readable prose: code as its comments (BibTeX entries into `cited`), markup
+    and d2l roles out; headings, tables and math kept."""
+    text = _apply(_MD_LINE_RULES, _drop_blocks(_normalize_newlines(text), [] if cited is None else cited))
     text = _outside(
         _MATH_OR_CODE,
         text,
@@ -236,9 +253,9 @@ def clean_markdown(text: str) -> str:
     return _tidy(text)
 
 
-def _drop_blocks(text: str, code: bool = True) -> str:
-    """Fenced code as the words it holds (`code_words`: comments, BibTeX), or nothing without `code`;
-    d2l per-framework tab blocks out: they repeat what the other tabs say, for another framework."""
+def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
+    """Fenced code as the words it holds (`code_words`), or nothing when `cited` is None; BibTeX
+    blocks' entries into `cited`; d2l per-framework tab blocks out: they repeat the other tabs."""
     kept: list[str] = []
     seen: set[str] = set()
     end, language, block = None, "", []
@@ -247,9 +264,12 @@ def _drop_blocks(text: str, code: bool = True) -> str:
             if not end.match(line):
                 block.append(line)
                 continue
-            if end is not _TAB_END and code:
-                for paragraph in code_words("\n".join(block), language, seen):
-                    kept.extend(("", paragraph, ""))
+            code = "\n".join(block)
+            if end is not _TAB_END and cited is not None:
+                if is_bibtex(code, language):
+                    cited.extend(citations(code))
+                else:
+                    kept.extend(line for paragraph in code_words(code, seen) for line in ("", paragraph, ""))
             end = None
         elif fence := _FENCE.match(line):
             end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
@@ -284,12 +304,13 @@ def _as_sentence(caption: str) -> str:
 
 
 def _markdown_title(text: str) -> str:
-    heading = re.search(r"^#{1,6}[ \t]+(.+)$", _drop_blocks(_normalize_newlines(text), code=False), re.M)
+    heading = re.search(r"^#{1,6}[ \t]+(.+)$", _drop_blocks(_normalize_newlines(text)), re.M)
     return _first_line(clean_markdown(heading[0])) if heading else ""
 
 
-def _read_markdown(text: str) -> tuple[str, str]:
-    return _markdown_title(text), clean_markdown(text)
+def _read_markdown(text: str) -> tuple[str, str, list[Citation]]:
+    cited: list[Citation] = []
+    return _markdown_title(text), clean_markdown(text, cited), cited
 
 
 # ---------------------------------------------------------------- LaTeX
@@ -316,7 +337,7 @@ _TEX_RULES: _Rules = [
 ]
 
 
-def _read_latex(text: str) -> tuple[str, str]:
+def _read_latex(text: str) -> tuple[str, str, list[Citation]]:
     """A few regexes, not a LaTeX parser: section titles become lines, math stays as written."""
     text = re.sub(r"^[ \t]*%.*\n", "", text, flags=re.M)  # comment lines do not break paragraphs
     text = re.sub(r"(?<!\\)%.*", "", text)
@@ -327,13 +348,13 @@ def _read_latex(text: str) -> tuple[str, str]:
         text = body[1]
     text = _outside(_TEX_MATH, text, lambda prose: _apply(_TEX_RULES, prose))
     title_text = _first_line(" ".join(_apply(_TEX_RULES, title[1]).split())) if title else ""
-    return title_text, _tidy(text)
+    return title_text, _tidy(text), []
 
 
 # ---------------------------------------------------------------- shared
 
 
-_TEXT_READERS: dict[str, Callable[[str], tuple[str, str]]] = {
+_TEXT_READERS: dict[str, Callable[[str], tuple[str, str, list[Citation]]]] = {
     ".md": _read_markdown,
     ".mdx": _read_markdown,
     ".txt": _read_txt,

@@ -1,13 +1,14 @@
-"""Code blocks are indexed as the words they hold: comments, settings with their comments, BibTeX."""
+"""Code blocks are indexed as the words they hold (comments, settings with their comments); BibTeX
+entries are the document's references, kept apart from its text."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qa_engine.code_words import code_words
+from qa_engine.code_words import citations, code_words
 from qa_engine.ingest import read_document
 
-README = '''# Nyström Attention
+README = '''# Nyströmformer
 
 Implementation of Nyström self-attention.
 
@@ -44,7 +45,7 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
     document, issue = read_document(path, tmp_path)
 
     assert issue is None
-    assert document.title == "Nyström Attention"  # a '#' comment inside code is no heading
+    assert document.title == "Nyströmformer"  # a '#' comment inside code is no heading
     paragraphs = document.text.split("\n\n")
     assert "Number of landmarks (num_landmarks = 256)." in paragraphs
     assert (
@@ -54,11 +55,13 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
     assert "This comment line is not the title." in paragraphs
     for code in ("import torch", "NystromAttention(", "ff0000", "out = attn", "16384", "eprint", "@misc"):
         assert code not in document.text
-    citation = (
-        'Nyströmformer: A Nyström-Based Algorithm for Approximating Self-Attention, '
-        "by Yunyang Xiong, Zhanpeng Zeng and Vikas Singh (2021)."
+    assert document.references == (
+        "Nyströmformer: A Nyström-Based Algorithm for Approximating Self-Attention, "
+        "by Yunyang Xiong, Zhanpeng Zeng and Vikas Singh (2021).",
     )
-    assert citation in paragraphs
+    assert "Xiong" not in document.text  # references are never quoted as evidence
+    # the README of the cited paper itself (its title before the colon): the paper's authors are its own
+    assert document.authors == ("Yunyang Xiong", "Zhanpeng Zeng", "Vikas Singh")
 
 
 def test_a_comment_repeated_across_framework_versions_is_said_once():
@@ -66,19 +69,31 @@ def test_a_comment_repeated_across_framework_versions_is_said_once():
     pytorch = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)"
     jax = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)  # dense layer"
 
-    assert code_words(pytorch, "python", seen) == ["Shape of queries: (batch size, no. of queries, num_hiddens)."]
-    assert code_words(jax, "python", seen) == []
+    assert code_words(pytorch, seen) == ["Shape of queries: (batch size, no. of queries, num_hiddens)."]
+    assert code_words(jax, seen) == []
 
 
 def test_docstrings_and_last_name_first_authors():
     code = 'class Encoder:\n    """The Transformer encoder block."""\n    #@save\n'
     bib = "@article{k, author = {Kitaev, Nikita and Kaiser, Lukasz and others}, title = {Reformer}, journal = {ICLR}, year = 2020}"
 
-    assert code_words(code, "python", set()) == ["The Transformer encoder block."]
-    assert code_words(bib, "", set()) == ["Reformer, by Nikita Kitaev, Lukasz Kaiser et al. (ICLR, 2020)."]
+    assert code_words(code, set()) == ["The Transformer encoder block."]
+    assert [c.text for c in citations(bib)] == ["Reformer, by Nikita Kitaev, Lukasz Kaiser et al. (ICLR, 2020)."]
 
 
 def test_bibtex_accents_become_letters():
     bib = "@article{v, title={Graph Attention Networks}, author={Veli{\\v{c}}kovi{\\'{c}}, Petar and Bengio, Yoshua}}"
 
-    assert code_words(bib, "bibtex", set()) == ["Graph Attention Networks, by Petar Veličković and Yoshua Bengio."]
+    (citation,) = citations(bib)
+    assert citation.authors == ("Petar Veličković", "Yoshua Bengio")
+    assert citation.text == "Graph Attention Networks, by Petar Veličković and Yoshua Bengio."
+
+
+def test_a_readme_citing_other_papers_has_no_authors(tmp_path: Path):
+    path = tmp_path / "notes.md"
+    path.write_text("# My notes\n\nOn attention.\n\n```bibtex\n" + README.split("```bibtex\n")[1], encoding="utf-8")
+
+    document, _ = read_document(path, tmp_path)
+
+    assert document.authors == ()
+    assert len(document.references) == 1
