@@ -167,8 +167,8 @@ def read_document(
 
 
 def _own_authors(title: str, cited: list[Citation]) -> tuple[str, ...]:
-    """The authors of the cited paper whose title is the document's own (or its part before a
-    colon: "Longformer"): a paper's README is that paper's page."""
+    """The authors of the cited paper whose title is the document's own, parentheses aside (or the
+    paper's title before a colon: "Longformer"): a paper's README is that paper's page."""
     for citation in cited:
         if _title_key(title) in (_title_key(citation.title), _title_key(citation.title.partition(":")[0])):
             return citation.authors
@@ -176,7 +176,8 @@ def _own_authors(title: str, cited: list[Citation]) -> tuple[str, ...]:
 
 
 def _title_key(title: str) -> str:
-    return " ".join(re.sub(r"\W+", " ", title.casefold()).split())
+    """'Attention with Linear Biases (ALiBi) Enables ...' -> 'attention with linear biases enables ...'."""
+    return " ".join(re.sub(r"\W+", " ", re.sub(r"\([^()]*\)", " ", title).casefold()).split())
 
 
 # ---------------------------------------------------------------- plain text

@@ -8,7 +8,7 @@ from pathlib import Path
 from qa_engine.code_words import citations, code_words
 from qa_engine.ingest import read_document
 
-README = '''# Nyströmformer
+README = '''# Nyströmformer (NF)
 
 Implementation of Nyström self-attention.
 
@@ -45,7 +45,7 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
     document, issue = read_document(path, tmp_path)
 
     assert issue is None
-    assert document.title == "Nyströmformer"  # a '#' comment inside code is no heading
+    assert document.title == "Nyströmformer (NF)"  # a '#' comment inside code is no heading
     paragraphs = document.text.split("\n\n")
     assert "Number of landmarks (num_landmarks = 256)." in paragraphs
     assert (
@@ -60,7 +60,7 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
         "by Yunyang Xiong, Zhanpeng Zeng and Vikas Singh (2021).",
     )
     assert "Xiong" not in document.text  # references are never quoted as evidence
-    # the README of the cited paper itself (its title before the colon): the paper's authors are its own
+    # the README of the cited paper itself (its title before the colon, parentheses aside): its authors
     assert document.authors == ("Yunyang Xiong", "Zhanpeng Zeng", "Vikas Singh")
 
 
