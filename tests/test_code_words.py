@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa_engine.code_words import citations, code_words
-from qa_engine.ingest import read_document
+from qa_engine.ingest import paper_record, read_document
 
 README = '''# Nyströmformer (NF)
 
@@ -62,6 +62,7 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
     assert "Xiong" not in document.text  # references are never quoted as evidence
     # the README of the cited paper itself (its title before the colon, parentheses aside): its authors
     assert document.authors == ("Yunyang Xiong", "Zhanpeng Zeng", "Vikas Singh")
+    assert paper_record(document)["authors"] == list(document.authors)  # raw_data: authors.py makes them PERSON entities
 
 
 def test_a_comment_repeated_across_framework_versions_is_said_once():
