@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 _BIBTEX_ENTRY = re.compile(r"@(\w+)\s*\{\s*[^,\s]*\s*,(.*?)\n?\s*\}\s*(?=@|\Z)", re.S)
 _BIBTEX_FIELD = re.compile(r"(\w+)\s*=\s*(\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}|\"[^\"]*\"|\w+)", re.S)
-_COMMENT = re.compile(r"(?:^|[ \t])(?:#+|//+)(?![!@])[ \t]*(.*)$")  # not a shebang or d2l's '#@save'
+# Not a shebang or d2l's '#@save'. '//' starts a comment in C-like languages only: in Python it divides.
+_HASH_COMMENT = re.compile(r"(?:^|[ \t])#+(?![!@])[ \t]*(.*)$")
+_SLASH_COMMENT = re.compile(r"(?:^|[ \t])//+[ \t]*(.*)$")
+_SLASH_LANGUAGES = frozenset("c cpp c++ cc cu cuda h hpp java javascript js jsx ts tsx typescript go rust rs swift kotlin scala dart".split())
 _DOCSTRING = re.compile(r"(\"\"\"|''')(.*?)\1", re.S)
 _SETTING = re.compile(r"[A-Za-z_][\w.]*\s*[:=]\s*[^=].*")  # "pinv_iterations = 6", "causal: true"
 _PLAIN_WORD = re.compile(r"[(\"'“]?[A-Za-z][A-Za-z'’-]*[.,:;!?)\"”]*")
@@ -60,9 +63,11 @@ def citations(block: str) -> list[Citation]:
     return found
 
 
-def code_words(block: str, seen: set[str]) -> list[str]:
-    """The paragraphs of prose in one fenced code block, less those already in `seen` (which grows)."""
-    paragraphs = [*_comments(_DOCSTRING.sub("", block)), *_docstrings(block)]
+def code_words(block: str, language: str, seen: set[str]) -> list[str]:
+    """The paragraphs of prose in one fenced code block of `language` (its fence's word, or ''),
+    less those already in `seen` (which grows)."""
+    marker = _SLASH_COMMENT if language.lower() in _SLASH_LANGUAGES else _HASH_COMMENT
+    paragraphs = [*_comments(_DOCSTRING.sub("", block), marker), *_docstrings(block)]
     new = [p for p in paragraphs if p and p not in seen]
     seen.update(new)
     return new
@@ -90,12 +95,12 @@ def _with_setting(comment: str, setting: str) -> str:
     return _sentence(f"{comment[:at]} (`{setting}`){comment[at:]}")
 
 
-def _comments(code: str) -> list[str]:
+def _comments(code: str, marker: re.Pattern[str]) -> list[str]:
     """Comments in code order; a run of comment lines is one paragraph, a setting is quoted in its comment."""
     paragraphs: list[str] = []
     run: list[str] = []
     for line in code.splitlines():
-        match = _COMMENT.search(line)
+        match = marker.search(line)
         if match and not _outside_quotes(line[: match.start()]):
             match = None  # a '#' inside a string: "#ff0000"
         statement = line[: match.start()].strip().rstrip(",;") if match else line.strip()

@@ -20,6 +20,7 @@ from nystrom_attention import NystromAttention
 attn = NystromAttention(
     dim = 512,
     num_landmarks = 256,    # number of landmarks
+    dim_head = 512 // 8,    # dimension of each head
     pinv_iterations = 6,    # number of moore-penrose iterations for approximating pinverse. 6 was recommended by the paper
     color = "#ff0000",
 )
@@ -53,6 +54,7 @@ def test_readme_code_gives_its_comments_settings_and_citation(tmp_path: Path):
         "6 was recommended by the paper." in paragraphs
     )
     assert "This comment line is not the title." in paragraphs
+    assert "Dimension of each head (dim_head = 512 // 8)." in paragraphs  # '//' divides in Python
     for code in ("import torch", "NystromAttention(", "ff0000", "out = attn", "16384", "eprint", "@misc"):
         assert code not in document.text
     assert document.references == (
@@ -70,15 +72,15 @@ def test_a_comment_repeated_across_framework_versions_is_said_once():
     pytorch = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)"
     jax = "# Shape of queries: (batch size, no. of queries, num_hiddens)\nq = self.W_q(queries)  # dense layer"
 
-    assert code_words(pytorch, seen) == ["Shape of queries: (batch size, no. of queries, num_hiddens)."]
-    assert code_words(jax, seen) == []
+    assert code_words(pytorch, "python", seen) == ["Shape of queries: (batch size, no. of queries, num_hiddens)."]
+    assert code_words(jax, "python", seen) == []
 
 
 def test_docstrings_and_last_name_first_authors():
     code = 'class Encoder:\n    """The Transformer encoder block."""\n    #@save\n'
     bib = "@article{k, author = {Kitaev, Nikita and Kaiser, Lukasz and others}, title = {Reformer}, journal = {ICLR}, year = 2020}"
 
-    assert code_words(code, set()) == ["The Transformer encoder block."]
+    assert code_words(code, "python", set()) == ["The Transformer encoder block."]
     assert [c.text for c in citations(bib)] == ["Reformer, by Nikita Kitaev, Lukasz Kaiser et al. (ICLR, 2020)."]
 
 
@@ -98,3 +100,9 @@ def test_a_readme_citing_other_papers_has_no_authors(tmp_path: Path):
 
     assert document.authors == ()
     assert len(document.references) == 1
+
+
+def test_slash_comments_in_c_like_languages():
+    cuda = "int n = 4; // threads per warp in this kernel\n# not a comment here"
+
+    assert code_words(cuda, "cuda", set()) == ["Threads per warp in this kernel."]
