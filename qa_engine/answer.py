@@ -98,10 +98,16 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
     context only as far as an evidence passage (`passages`) holds it."""
     chosen: list[tuple[str, _Sentence, str]] = []
     if question.kind == "compare":
-        for term in question.terms:
-            part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
+        for term, asked in zip(question.terms, question.parts, strict=True):
+            part = _part(graph, question, term, asked, sentences, [c for _, c, _ in chosen])
             if part is not None:  # a term no evidence names is in the premise sentence when it is a name
                 chosen.append((term.label, part, _quote(graph, part.text, WINDOW, passages)))
+    else:  # "What is A and how does it work?": a sentence answering each clause, in order
+        for clause in question.parts:
+            answer = _clause_answer(clause, sentences, [c for _, c, _ in chosen])
+            text = _quote(graph, answer.text, WINDOW_FIRST if not chosen else WINDOW, passages) if answer else ""
+            if answer is not None and not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
+                chosen.append(("", answer, text))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
@@ -158,13 +164,27 @@ def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], 
     return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index, text))}"
 
 
-def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:
-    """The best sentence on one compared term: one on it alone if there is one, not one already quoted."""
-    own = {w.lower() for w in _WORDS.findall(term.label)}
-    part = question.without({w.lower() for o in question.terms for w in _WORDS.findall(o.label)} - own)  # this side's question
-    naming = [s for s in sentences if s.score >= ABSTAIN_BELOW and _names_term(graph, s.text, term) and all(s is not t for t in taken)]
-    alone = [s for s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    return max(alone or naming, key=lambda s: sentence_match(part, s.tokens.astype(np.float32))[0], default=None)
+def _part(graph: Graph, question: Question, term: Term, asked: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
+    """The sentence that best answers the question asked of one compared term (`asked`), among
+    those naming it: one on it alone if there is one, not one already quoted. A part is
+    matched to its own question, so it is held to the abstention threshold on that question."""
+    scored = [(sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences if _names_term(graph, s.text, term)]
+    naming = [(score, s) for score, s in scored if score >= ABSTAIN_BELOW and all(s is not t for t in taken)]
+    alone = [(score, s) for score, s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
+    return max(alone or naming, key=lambda pair: pair[0], default=(0.0, None))[1]
+
+
+def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
+    """The sentence that best answers one clause, one with the form of an answer to it when one
+    scores near the best (as `compose` picks a first sentence)."""
+    scored = sorted(
+        ((sentence_match(clause, s.tokens.astype(np.float32))[0], s) for s in sentences if all(s is not t for t in taken)),
+        key=lambda pair: -pair[0],
+    )
+    if not scored or scored[0][0] < ABSTAIN_BELOW:
+        return None
+    floor = ABSTAIN_BELOW if clause.kind in STRICT_FORMS else FIRST_WITHIN * scored[0][0]
+    return next((s for score, s in scored if score >= floor and clause.satisfied_by(s.text)), scored[0][1])
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
