@@ -210,11 +210,14 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
             continue
         store = index.tokens[kind]
         spans, tokens = store.spans[row], store.unit(row)
-        for start, end, sentence in sentences:
+        for i, (start, end, sentence) in enumerate(sentences):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
             if inside.sum() < 5 or not is_claim(sentence):
                 continue
             score, vector = sentence_match(question, tokens[inside].astype(np.float32))
+            if i and _ANAPHOR.match(sentence):  # "It includes LSH attention": about what the sentence before names
+                with_antecedent = (spans[:, 0] >= sentences[i - 1][0]) & (spans[:, 1] <= end)
+                score = max(score, sentence_match(question, tokens[with_antecedent].astype(np.float32))[0])
             if sentence not in found or score > found[sentence].score:
                 found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
     return sorted(found.values(), key=lambda s: -s.score)
@@ -242,7 +245,7 @@ def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
     """The sentence with n statements after it, and the one before it when it opens with a
     pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
     before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
-    before = before if before and is_claim(before) and any(before in p for p in passages) else ""
+    before = before if before and any(before in p for p in passages) else ""  # a heading's question ("X: how fast is it?") too
     quoted = _join(sentence, _following(graph, sentence, n, passages))
     return _join(before, quoted) if before else quoted
 
