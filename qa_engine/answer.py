@@ -98,7 +98,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
     context only as far as an evidence passage (`passages`) holds it."""
     chosen: list[tuple[str, _Sentence, str]] = []
     if question.kind == "compare":
-        for term, asked in zip(question.terms, question.parts, strict=True):
+        for term, asked in question.asked_of_terms():
             part = _part(graph, question, term, asked, sentences, [c for _, c, _ in chosen])
             if part is not None:  # a term no evidence names is in the premise sentence when it is a name
                 chosen.append((term.label, part, _quote(graph, part.text, WINDOW, passages)))
@@ -166,25 +166,33 @@ def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], 
 
 def _part(graph: Graph, question: Question, term: Term, asked: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
     """The sentence that best answers the question asked of one compared term (`asked`), among
-    those naming it: one on it alone if there is one, not one already quoted. A part is
-    matched to its own question, so it is held to the abstention threshold on that question."""
-    scored = [(sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences if _names_term(graph, s.text, term)]
-    naming = [(score, s) for score, s in scored if score >= ABSTAIN_BELOW and all(s is not t for t in taken)]
-    alone = [(score, s) for score, s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    return max(alone or naming, key=lambda pair: pair[0], default=(0.0, None))[1]
+    those about it: one on it alone if there is one, not one already quoted. The whole question
+    passed the abstention threshold; a side is answered by the best there is on it."""
+    homes = graph.homes(term)
+    about = [s for s in sentences if _about(graph, s, term, homes) and all(s is not t for t in taken)]
+    alone = [s for s in about if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
+    return _answering(asked, alone or about, 0.0)
 
 
 def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
-    """The sentence that best answers one clause, one with the form of an answer to it when one
-    scores near the best (as `compose` picks a first sentence)."""
-    scored = sorted(
-        ((sentence_match(clause, s.tokens.astype(np.float32))[0], s) for s in sentences if all(s is not t for t in taken)),
-        key=lambda pair: -pair[0],
-    )
-    if not scored or scored[0][0] < ABSTAIN_BELOW:
+    return _answering(clause, [s for s in sentences if all(s is not t for t in taken)], ABSTAIN_BELOW)
+
+
+def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:
+    """The sentence that best answers a part of the question, one with the form of an answer to
+    it when one scores near the best (as `compose` picks a first sentence); none under `threshold`."""
+    scored = sorted(((sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences), key=lambda pair: -pair[0])
+    if not scored or scored[0][0] < threshold:
         return None
-    floor = ABSTAIN_BELOW if clause.kind in STRICT_FORMS else FIRST_WITHIN * scored[0][0]
-    return next((s for score, s in scored if score >= floor and clause.satisfied_by(s.text)), scored[0][1])
+    floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FIRST_WITHIN * scored[0][0]
+    return next((s for score, s in scored if score >= floor and asked.satisfied_by(s.text)), scored[0][1])
+
+
+def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bool:
+    """The sentence names the term, or comes from a passage of a document about it."""
+    candidate = sentence.packed.candidate
+    home = candidate.kind == "text_units" and graph.document_of[candidate.row] in homes
+    return home or _names_term(graph, sentence.text, term)
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
@@ -212,7 +220,7 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
         spans, tokens = store.spans[row], store.unit(row)
         for i, (start, end, sentence) in enumerate(sentences):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
-            if inside.sum() < 5 or not is_claim(sentence):
+            if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
                 continue
             score, vector = sentence_match(question, tokens[inside].astype(np.float32))
             if i and _ANAPHOR.match(sentence):  # "It includes LSH attention": about what the sentence before names

@@ -42,7 +42,7 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     )),
     ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
     ("how", re.compile(r"^how\b|\bin what way\b")),
-    ("yes/no", re.compile(rf"^{_AUXILIARY}\b")),
+    ("yes/no", re.compile(rf"^{_AUXILIARY}\b|,\s*(?:right|correct|true|isn't it|aren't they|doesn't it|don't they)\s*\??$")),  # or a tag question
 )
 # What a sentence needs to answer a question of a kind: English connectives and number forms.
 _SATISFIES = {
@@ -108,6 +108,11 @@ class Question:
     @property
     def entities(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(m.entity for m in self.mentions))
+
+    def asked_of_terms(self) -> list[tuple[Term, Question]]:
+        """Each compared term with the question asked of it alone (the whole one when not read apart)."""
+        parts = self.parts if len(self.parts) == len(self.terms) else (self,) * len(self.terms)
+        return list(zip(self.terms, parts, strict=True))
 
     def without(self, words: Iterable[str]) -> Question:
         """The same question with `words` weighing nothing: what is left of it to match."""

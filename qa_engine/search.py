@@ -87,6 +87,10 @@ class Graph:
                 self.units_with[word].add(row)
         self.network = _network(len(entities), self.ends, self.rel_weight, self.units_of, len(texts))
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
+        self.document_of = index.text_units["document_id"].tolist()  # per text unit
+        self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
+        self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
+        self.home_of = [Counter(self.document_of[u] for u in units).most_common(1)[0][0] if units else None for units in self.units_of]
         self.names_of: dict[int, list[set[str]]] = defaultdict(list)  # entity row -> its title's and aliases' words
         for title, alias in [*((t, t) for t in entities["title"]), *index.aliases]:
             if title in self.entity_row:
@@ -117,11 +121,20 @@ class Graph:
         return [n - offset for n in units[:k]]
 
     def units_naming(self, term: Term) -> set[int]:
-        """Text units holding all the term's distinctive words, or naming an entity inside it."""
+        """Text units holding all the term's distinctive words, naming an entity inside it, or in
+        one of its home documents (`homes`)."""
         rows = set.intersection(*(self.units_with.get(w, set()) for w in term.words)) if term.words else set()
         for e in term.entities:
             rows |= set(self.units_of[e])
-        return rows
+        homes = self.homes(term)
+        return rows | {u for u, d in enumerate(self.document_of) if d in homes}
+
+    def homes(self, term: Term) -> set[str]:
+        """The documents about a term: those whose title names it ("Reformer, the Efficient
+        Transformer") and the one holding most passages of each entity it names. Their
+        sentences are about it even where they say "it"."""
+        titled = {d for d, words in self.documents_titled if term.words and set(term.words) <= words}
+        return titled | {self.home_of[e] for e in term.entities if self.home_of[e] is not None}
 
 
 def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, units_of: list[list[int]], n_units: int) -> nx.Graph:
@@ -178,8 +191,8 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     lexical = graph.bm25_ranking(question.text, k_text_units)
     walked = graph.walk(question.entities or [int(r) for r in entity_rows[:PPR_VECTOR_SEEDS]], dict(zip(dense, unit_sims, strict=True)), k_text_units)
     units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
-    for term in question.terms:
-        units += term_units(index, graph, term, vector)[:TERM_UNITS]
+    for term, part in question.asked_of_terms():  # each ranked for its own question
+        units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     return _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
 
