@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -31,6 +31,7 @@ DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
 PASSAGE_SEED = 0.05  # HippoRAG 2's weight of the dense passage hits beside the entity seeds
 PPR_VECTOR_SEEDS = 3  # a question that names no entity walks from its closest entity descriptions
 TERM_UNITS = 2  # passages each compared term brings by itself
+BRIDGE_AFTER = 3  # the documents of the first passages of the vector and BM25 rankings: what the text already finds
 _TOKEN = re.compile(r"\w+")
 
 
@@ -46,6 +47,7 @@ class Candidate:
     kind: str
     row: int
     similarity: float  # cosine of the question and the record's pooled vector
+    bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
 
 
 class Graph:
@@ -119,6 +121,13 @@ class Graph:
         rank = nx.pagerank(self.network, alpha=DAMPING, personalization=personalization, tol=1e-6, weight="weight")
         units = sorted((n for n in rank if n >= offset), key=lambda n: -rank[n])
         return [n - offset for n in units[:k]]
+
+    def bridges(self, walked: list[int], found: list[int]) -> list[int]:
+        """The walk's passages from documents none of `found` is in: where the question's
+        entities lead beyond the passages that match its words (the second hop of a multi-hop
+        question: "Mamba follows the spirit of which project?" -> FlashAttention's README)."""
+        documents = {self.document_of[u] for u in found}
+        return [u for u in walked if self.document_of[u] not in documents] if documents else []
 
     def units_naming(self, term: Term) -> set[int]:
         """Text units holding all the term's distinctive words, naming an entity inside it, or in
@@ -194,7 +203,11 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     for term, part in question.asked_of_terms():  # each ranked for its own question
         units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
-    return _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
+    candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
+    bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]]))
+    listed = {c.row for c in candidates if c.kind == "text_units"}
+    candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
+    return [replace(c, bridge=True) if c.kind == "text_units" and c.row in bridges else c for c in candidates]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
@@ -207,9 +220,10 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
 
 
 def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -> list[int]:
-    """Text units that name a compared term, closest to the question first."""
-    rows = graph.units_naming(term)
-    return sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
+    """Text units that name a compared term, those of its home documents first, each group
+    closest to the question first."""
+    rows, homes = graph.units_naming(term), graph.homes(term)
+    return sorted(rows, key=lambda u: (graph.document_of[u] not in homes, -_cosine(index, "text_units", u, vector)))
 
 
 def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
@@ -217,12 +231,17 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
     a compare answer needs evidence on every side, whatever the reranker prefers."""
     scores = np.asarray(scores, dtype=np.float32).copy()
     units = [i for i, c in enumerate(candidates) if c.kind == "text_units"]
-    if not question.terms or not units:
+    if not units:
         return scores
     top = float(max(scores[i] for i in units))
+    bridges = [i for i in units if candidates[i].bridge]
+    if bridges:  # the best-scored way to another document stays in the context, below the best passage
+        best = max(bridges, key=lambda i: scores[i])
+        scores[best] = max(float(scores[best]), top - 1e-3)
     for term in reversed(question.terms):  # the first term ends highest
-        rows = graph.units_naming(term)
+        rows, homes = graph.units_naming(term), graph.homes(term)
         naming = [i for i in units if candidates[i].row in rows]
+        naming = [i for i in naming if graph.document_of[candidates[i].row] in homes] or naming  # its own document's first
         if naming:
             best = max(naming, key=lambda i: scores[i])
             top = scores[best] = max(top, float(scores[best])) + 1e-3
