@@ -140,10 +140,10 @@ class Graph:
 
     def homes(self, term: Term) -> set[str]:
         """The documents about a term: those whose title names it ("Reformer, the Efficient
-        Transformer") and the one holding most passages of each entity it names. Their
+        Transformer"), else the one holding most passages of each entity it names. Their
         sentences are about it even where they say "it"."""
         titled = {d for d, words in self.documents_titled if term.words and set(term.words) <= words}
-        return titled | {self.home_of[e] for e in term.entities if self.home_of[e] is not None}
+        return titled or {self.home_of[e] for e in term.entities if self.home_of[e] is not None}
 
 
 def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, units_of: list[list[int]], n_units: int) -> nx.Graph:
