@@ -174,8 +174,9 @@ class Reader:
 
     def parse(self, text: str, encoding: TokenEncoding) -> Question:
         mentions = self.linker.mentions(text)
-        kind = question_kind(text)
-        terms = compared_terms(text, mentions)
+        main = _SUBORDINATE.sub("", text)  # "... when the query and key lengths differ?" compares nothing
+        kind = question_kind(main)
+        terms = compared_terms(main, mentions)
         if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
             kind = "compare"
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
@@ -195,6 +196,7 @@ class Reader:
         )
 
 
+_SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition
 _NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
 _FRAME_WORDS = re.compile(rf"^(?:what|which|who|how|why|when|where)\s+(?:{_AUXILIARY}\s+)?(?:an?\s+|the\s+)?", re.IGNORECASE)
