@@ -78,7 +78,11 @@ class Graph:
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
         self.previous_sentence = {b: a for a, b in reversed(self.next_sentence.items())}
-        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)))
+        self.document_of = index.text_units["document_id"].tolist()  # per text unit
+        self.units_in: dict[str, list[int]] = defaultdict(list)  # per document, its text units
+        for row, document in enumerate(self.document_of):
+            self.units_in[document].append(row)
+        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)), self.units_in)
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
@@ -89,7 +93,6 @@ class Graph:
                 self.units_with[word].add(row)
         self.network = _network(len(entities), self.ends, self.rel_weight, self.units_of, len(texts))
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
-        self.document_of = index.text_units["document_id"].tolist()  # per text unit
         self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
         self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
         self.home_of = [Counter(self.document_of[u] for u in units).most_common(1)[0][0] if units else None for units in self.units_of]
@@ -135,8 +138,7 @@ class Graph:
         rows = set.intersection(*(self.units_with.get(w, set()) for w in term.words)) if term.words else set()
         for e in term.entities:
             rows |= set(self.units_of[e])
-        homes = self.homes(term)
-        return rows | {u for u, d in enumerate(self.document_of) if d in homes}
+        return rows.union(*(self.units_in[d] for d in self.homes(term)))
 
     def homes(self, term: Term) -> set[str]:
         """The documents about a term: those whose title names it ("Reformer, the Efficient
@@ -159,12 +161,10 @@ def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, 
     return graph
 
 
-def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str]) -> list[list[tuple[int, int, str]]]:
-    """Per text unit: (start, end, whole sentence) for every sentence it holds part of."""
+def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str], rows_of: dict[str, list[int]]) -> list[list[tuple[int, int, str]]]:
+    """Per text unit: (start, end, whole sentence) for every sentence it holds part of;
+    `rows_of` lists each document's text units."""
     texts = units["text"].fillna("").tolist()
-    rows_of: dict[str, list[int]] = defaultdict(list)
-    for row, document in enumerate(units["document_id"]):
-        rows_of[document].append(row)
     found = {}
     for document, rows in rows_of.items():
         whole = unit_sentences(document_text.get(document, ""), [texts[r] for r in rows])
