@@ -31,6 +31,7 @@ DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
 PASSAGE_SEED = 0.05  # HippoRAG 2's weight of the dense passage hits beside the entity seeds
 PPR_VECTOR_SEEDS = 3  # a question that names no entity walks from its closest entity descriptions
 TERM_UNITS = 2  # passages each compared term brings by itself
+BRIDGE_KEEP = 6  # the text units a bridge is kept among: a 3000-token context's share holds ~7 chunks of 200 tokens
 BRIDGE_AFTER = 3  # the documents of the first passages of the vector and BM25 rankings: what the text already finds
 _TOKEN = re.compile(r"\w+")
 
@@ -204,7 +205,8 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
         units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
-    bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]]))
+    # a second hop starts from what the question names, not from entities its words happen to be near
+    bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]])) if question.entities else set()
     listed = {c.row for c in candidates if c.kind == "text_units"}
     candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
     return [replace(c, bridge=True) if c.kind == "text_units" and c.row in bridges else c for c in candidates]
@@ -235,9 +237,11 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
         return scores
     top = float(max(scores[i] for i in units))
     bridges = [i for i in units if candidates[i].bridge]
-    if bridges:  # the best-scored way to another document stays in the context, below the best passage
+    if bridges:  # the best-scored way to another document stays in the context, as its last place holds it
         best = max(bridges, key=lambda i: scores[i])
-        scores[best] = max(float(scores[best]), top - 1e-3)
+        ranked = sorted((float(scores[i]) for i in units), reverse=True)
+        if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:
+            scores[best] = ranked[BRIDGE_KEEP - 1] + 1e-4
     for term in reversed(question.terms):  # the first term ends highest
         rows, homes = graph.units_naming(term), graph.homes(term)
         naming = [i for i in units if candidates[i].row in rows]

@@ -13,7 +13,7 @@ import pytest
 from qa_engine import QAEngine
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
-from qa_engine.search import Candidate, cover_terms, graph_search, local_search
+from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, graph_search, local_search
 
 # Content words of these are invented: only the grammar can type them.
 CASES = [
@@ -111,12 +111,13 @@ def test_the_walks_way_to_another_document_stays_in_the_context(engine, two_enti
     assert bridges == [u for u in walked if u in bridges]  # in the walk's order
     assert graph.bridges(walked, []) == []
     question = engine.encode_question("What is attention?")
-    other = next(u for u in walked if u not in bridges and u != found[0])  # a passage of the found document
-    rows = [found[0], other, *bridges[:2]]
-    candidates = [Candidate("text_units", u, 0.0, bridge=u in bridges) for u in rows]
-    scores = cover_terms(graph, question, candidates, np.asarray([0.9, 0.5, 0.1, 0.2][: len(rows)], dtype=np.float32))
-    order = [rows[i] for i in np.argsort(-scores)]
-    assert order[:3] == [found[0], rows[-1], other]  # the best-scored bridge next to the best passage, above the rest
+    others = [u for u in walked if u not in bridges and u != found[0]][:BRIDGE_KEEP]  # passages of the found document
+    assert len(others) == BRIDGE_KEEP and len(bridges) >= 2
+    rows = [found[0], *others, *bridges[:2]]
+    given = np.asarray([0.9, *np.linspace(0.8, 0.5, BRIDGE_KEEP), 0.1, 0.2], dtype=np.float32)
+    order = [rows[i] for i in np.argsort(-cover_terms(graph, question, [Candidate("text_units", u, 0.0, bridge=u in bridges) for u in rows], given))]
+    assert order[BRIDGE_KEEP - 1] == bridges[1] and order[-1] == bridges[0]  # the best-scored bridge kept in the first places
+    assert order[: BRIDGE_KEEP - 1] == [found[0], *others[: BRIDGE_KEEP - 2]]  # above it, nothing moved
 
 
 def test_definition_subject():
