@@ -229,8 +229,9 @@ def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -
 
 
 def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
-    """Lift the best-scored passage naming each compared term to the top of the text units:
-    a compare answer needs evidence on every side, whatever the reranker prefers."""
+    """Lift the best-scored passage naming each compared term (of its home documents first) to
+    the top of the text units: a compare answer needs evidence on every side, whatever the
+    reranker prefers. The best-scored bridge is kept among the first BRIDGE_KEEP."""
     scores = np.asarray(scores, dtype=np.float32).copy()
     units = [i for i, c in enumerate(candidates) if c.kind == "text_units"]
     if not units:
