@@ -98,10 +98,16 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
     context only as far as an evidence passage (`passages`) holds it."""
     chosen: list[tuple[str, _Sentence, str]] = []
     if question.kind == "compare":
-        for term in question.terms:
-            part = _part(graph, question, term, sentences, [c for _, c, _ in chosen])
+        for term, asked in question.asked_of_terms():
+            part = _part(graph, question, term, asked, sentences, [c for _, c, _ in chosen])
             if part is not None:  # a term no evidence names is in the premise sentence when it is a name
                 chosen.append((term.label, part, _quote(graph, part.text, WINDOW, passages)))
+    else:  # "What is A and how does it work?": a sentence answering each clause, in order
+        for clause in question.parts:
+            answer = _clause_answer(clause, sentences, [c for _, c, _ in chosen])
+            text = _quote(graph, answer.text, WINDOW_FIRST if not chosen else WINDOW, passages) if answer else ""
+            if answer is not None and not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
+                chosen.append(("", answer, text))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
@@ -158,13 +164,35 @@ def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], 
     return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index, text))}"
 
 
-def _part(graph: Graph, question: Question, term: Term, sentences: list[_Sentence], taken: list) -> _Sentence | None:
-    """The best sentence on one compared term: one on it alone if there is one, not one already quoted."""
-    own = {w.lower() for w in _WORDS.findall(term.label)}
-    part = question.without({w.lower() for o in question.terms for w in _WORDS.findall(o.label)} - own)  # this side's question
-    naming = [s for s in sentences if s.score >= ABSTAIN_BELOW and _names_term(graph, s.text, term) and all(s is not t for t in taken)]
-    alone = [s for s in naming if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    return max(alone or naming, key=lambda s: sentence_match(part, s.tokens.astype(np.float32))[0], default=None)
+def _part(graph: Graph, question: Question, term: Term, asked: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
+    """The sentence that best answers the question asked of one compared term (`asked`), among
+    those about it: one on it alone if there is one, not one already quoted. The whole question
+    passed the abstention threshold; a side is answered by the best there is on it."""
+    homes = graph.homes(term)
+    about = [s for s in sentences if _about(graph, s, term, homes) and all(s is not t for t in taken)]
+    alone = [s for s in about if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
+    return _answering(asked, alone or about, 0.0)
+
+
+def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
+    return _answering(clause, [s for s in sentences if all(s is not t for t in taken)], ABSTAIN_BELOW)
+
+
+def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:
+    """The sentence that best answers a part of the question, one with the form of an answer to
+    it when one scores near the best (as `compose` picks a first sentence); none under `threshold`."""
+    scored = sorted(((sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences), key=lambda pair: -pair[0])
+    if not scored or scored[0][0] < threshold:
+        return None
+    floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FIRST_WITHIN * scored[0][0]
+    return next((s for score, s in scored if score >= floor and asked.satisfied_by(s.text)), scored[0][1])
+
+
+def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bool:
+    """The sentence names the term, or comes from a passage of a document about it."""
+    candidate = sentence.packed.candidate
+    home = candidate.kind == "text_units" and graph.document_of[candidate.row] in homes
+    return home or _names_term(graph, sentence.text, term)
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
@@ -190,11 +218,14 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
             continue
         store = index.tokens[kind]
         spans, tokens = store.spans[row], store.unit(row)
-        for start, end, sentence in sentences:
+        for i, (start, end, sentence) in enumerate(sentences):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
-            if inside.sum() < 5 or not is_claim(sentence):
+            if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
                 continue
             score, vector = sentence_match(question, tokens[inside].astype(np.float32))
+            if i and _ANAPHOR.match(sentence):  # "It includes LSH attention": about what the sentence before names
+                with_antecedent = (spans[:, 0] >= sentences[i - 1][0]) & (spans[:, 1] <= end)
+                score = max(score, sentence_match(question, tokens[with_antecedent].astype(np.float32))[0])
             if sentence not in found or score > found[sentence].score:
                 found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
     return sorted(found.values(), key=lambda s: -s.score)
@@ -222,7 +253,7 @@ def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
     """The sentence with n statements after it, and the one before it when it opens with a
     pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
     before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
-    before = before if before and is_claim(before) and any(before in p for p in passages) else ""
+    before = before if before and any(before in p for p in passages) else ""  # a heading's question ("X: how fast is it?") too
     quoted = _join(sentence, _following(graph, sentence, n, passages))
     return _join(before, quoted) if before else quoted
 

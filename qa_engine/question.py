@@ -42,7 +42,7 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     )),
     ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
     ("how", re.compile(r"^how\b|\bin what way\b")),
-    ("yes/no", re.compile(rf"^{_AUXILIARY}\b")),
+    ("yes/no", re.compile(rf"^{_AUXILIARY}\b|,\s*(?:right|correct|true|isn't it|aren't they|doesn't it|don't they)\s*\??$")),  # or a tag question
 )
 # What a sentence needs to answer a question of a kind: English connectives and number forms.
 _SATISFIES = {
@@ -57,10 +57,13 @@ _SATISFIES = {
         r"eleven|twelve|twenty|hundred|thousand|million|billion|dozen|half|twice|double)\b",
         re.IGNORECASE,
     ),
+    # manner: "by adding ...", "using ...", "instead of ...": what answers "how does X do Y"
+    "how": re.compile(r"\bby (?:\w+ )?\w+ing\b|\b(?:using|via|instead of|rather than|in place of)\b", re.IGNORECASE),
     "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
     "who": re.compile(r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"),
     "list": re.compile(r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"),  # "A, B(,) and C"
 }
+_COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
 _DEFINES = r"(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
 _NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
 # between conjuncts of a coordination: "A, B and C", "A or B", "A vs. B", "A differs from B", "A rather than B"
@@ -87,6 +90,7 @@ class Term:
     label: str
     words: tuple[str, ...]  # normalized distinctive words: a sentence about this term has all of them
     entities: tuple[int, ...]  # entity rows named inside it
+    asked: str = ""  # the question asked of this term alone: the coordination replaced by the term
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,16 @@ class Question:
     terms: tuple[Term, ...] = ()  # compared terms, two or more, or none
     unknown: tuple[str, ...] = ()  # content words the indexed corpus never uses
     subject: str = ""  # what a definition question asks about
+    parts: tuple[Question, ...] = ()  # what it asks of each compared term (in the order of `terms`), or each of its clauses
 
     @property
     def entities(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(m.entity for m in self.mentions))
+
+    def asked_of_terms(self) -> list[tuple[Term, Question]]:
+        """Each compared term with the question asked of it alone (the whole one when not read apart)."""
+        parts = self.parts if len(self.parts) == len(self.terms) else (self,) * len(self.terms)
+        return list(zip(self.terms, parts, strict=True))
 
     def without(self, words: Iterable[str]) -> Question:
         """The same question with `words` weighing nothing: what is left of it to match."""
@@ -117,6 +127,9 @@ class Question:
         if self.kind == "definition" and self.subject:
             subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
             return re.search(rf"{subject}{_DEFINES}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
+        count = _COUNT.search(self.text) if self.kind == "list" else None
+        if count and re.search(rf"\b{count.group(1)}\b", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
+            return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
         rule = _SATISFIES.get("date" if re.match(r"\s*(?:when|in (?:what|which) year|what year)\b", self.text, re.IGNORECASE) else self.kind)
         return rule is not None and rule.search(sentence) is not None
 
@@ -136,12 +149,34 @@ class Reader:
 
     def read(self, model, text: str) -> Question:
         encoding = embeddings.encode_tokens(model, [text], threads=1)[0]
-        return self.parse(text, encoding)
+        question = self.parse(text, encoding)
+        # "How do A and B differ in X?" is two questions, "How do A differ in X?" and "How do B ...";
+        # "What is A and how does it work?" too: each part's evidence is what answers its own
+        # question (decomposition, as multi-hop QA does)
+        asked = [t.asked for t in question.terms] or clauses(text)
+        if len(asked) < 2:
+            return question
+        parts = [self.part(t, e, question) for t, e in zip(asked, embeddings.encode_tokens(model, asked, threads=1), strict=True)]
+        return replace(question, parts=tuple(parts))
+
+    def part(self, text: str, encoding: TokenEncoding, whole: Question) -> Question:
+        """One side of a comparison or one clause, read as a question of its own kind."""
+        kind = question_kind(text, skip="compare")
+        return Question(
+            text=text,
+            encoding=encoding,
+            weights=query_weights(text, encoding.spans, self.idf),
+            kind=kind,
+            mentions=tuple(self.linker.mentions(text)),
+            unknown=whole.unknown,
+            subject=definition_subject(text) if kind == "definition" else "",
+        )
 
     def parse(self, text: str, encoding: TokenEncoding) -> Question:
         mentions = self.linker.mentions(text)
-        kind = question_kind(text)
-        terms = compared_terms(text, mentions)
+        main = _SUBORDINATE.sub("", text)  # "... when the query and key lengths differ?" compares nothing
+        kind = question_kind(main)
+        terms = compared_terms(main, mentions)
         if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
             kind = "compare"
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
@@ -159,6 +194,23 @@ class Reader:
             unknown=unknown,
             subject=definition_subject(text) if kind == "definition" else "",
         )
+
+
+_SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition
+_NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
+_FRAME_WORDS = re.compile(rf"^(?:what|which|who|how|why|when|where)\s+(?:{_AUXILIARY}\s+)?(?:an?\s+|the\s+)?", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The questions a coordination of questions asks, each on its own: "What is A and how does
+    it work?" -> "What is A?", "how does A work?" (a pronoun of a later one stands for the
+    first one's subject). One clause, or none to split: []."""
+    parts = [p.strip(" ?") for p in _NEXT_CLAUSE.split(text.strip())]
+    if len(parts) < 2 or any(len([w for w in _WORDS.findall(p) if w.lower() not in STOPWORDS]) < 1 for p in parts):
+        return []
+    subject = _FRAME_WORDS.sub("", parts[0])
+    return [parts[0] + "?"] + [_PRONOUN.sub(lambda m: subject + ("'s" if m.group(0).lower() in ("its", "their") else ""), p) + "?" for p in parts[1:]]
 
 
 def question_kind(text: str, skip: str = "") -> str:
@@ -211,7 +263,9 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         others = {w for j, o in enumerate(normalized) if j != k for w in o}
         distinct = tuple(w for w in ws if w not in others) or tuple(ws)
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
-        terms.append(Term(" ".join(words[k]), distinct, inside))
+        label = " ".join(words[k])
+        asked = " ".join(f"{text[: spans[0][0]]}{label}{text[spans[-1][1] :]}".split())
+        terms.append(Term(label, distinct, inside, asked))
     return tuple(terms)
 
 

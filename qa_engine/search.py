@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -31,6 +31,8 @@ DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
 PASSAGE_SEED = 0.05  # HippoRAG 2's weight of the dense passage hits beside the entity seeds
 PPR_VECTOR_SEEDS = 3  # a question that names no entity walks from its closest entity descriptions
 TERM_UNITS = 2  # passages each compared term brings by itself
+BRIDGE_KEEP = 6  # the text units a bridge is kept among: a 3000-token context's share holds ~7 chunks of 200 tokens
+BRIDGE_AFTER = 3  # the documents of the first passages of the vector and BM25 rankings: what the text already finds
 _TOKEN = re.compile(r"\w+")
 
 
@@ -46,6 +48,7 @@ class Candidate:
     kind: str
     row: int
     similarity: float  # cosine of the question and the record's pooled vector
+    bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
 
 
 class Graph:
@@ -76,7 +79,11 @@ class Graph:
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
         self.previous_sentence = {b: a for a, b in reversed(self.next_sentence.items())}
-        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)))
+        self.document_of = index.text_units["document_id"].tolist()  # per text unit
+        self.units_in: dict[str, list[int]] = defaultdict(list)  # per document, its text units
+        for row, document in enumerate(self.document_of):
+            self.units_in[document].append(row)
+        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)), self.units_in)
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
@@ -87,6 +94,9 @@ class Graph:
                 self.units_with[word].add(row)
         self.network = _network(len(entities), self.ends, self.rel_weight, self.units_of, len(texts))
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
+        self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
+        self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
+        self.home_of = [Counter(self.document_of[u] for u in units).most_common(1)[0][0] if units else None for units in self.units_of]
         self.names_of: dict[int, list[set[str]]] = defaultdict(list)  # entity row -> its title's and aliases' words
         for title, alias in [*((t, t) for t in entities["title"]), *index.aliases]:
             if title in self.entity_row:
@@ -116,12 +126,27 @@ class Graph:
         units = sorted((n for n in rank if n >= offset), key=lambda n: -rank[n])
         return [n - offset for n in units[:k]]
 
+    def bridges(self, walked: list[int], found: list[int]) -> list[int]:
+        """The walk's passages from documents none of `found` is in: where the question's
+        entities lead beyond the passages that match its words (the second hop of a multi-hop
+        question: "Mamba follows the spirit of which project?" -> FlashAttention's README)."""
+        documents = {self.document_of[u] for u in found}
+        return [u for u in walked if self.document_of[u] not in documents] if documents else []
+
     def units_naming(self, term: Term) -> set[int]:
-        """Text units holding all the term's distinctive words, or naming an entity inside it."""
+        """Text units holding all the term's distinctive words, naming an entity inside it, or in
+        one of its home documents (`homes`)."""
         rows = set.intersection(*(self.units_with.get(w, set()) for w in term.words)) if term.words else set()
         for e in term.entities:
             rows |= set(self.units_of[e])
-        return rows
+        return rows.union(*(self.units_in[d] for d in self.homes(term)))
+
+    def homes(self, term: Term) -> set[str]:
+        """The documents about a term: those whose title names it ("Reformer, the Efficient
+        Transformer"), else the one holding most passages of each entity it names. Their
+        sentences are about it even where they say "it"."""
+        titled = {d for d, words in self.documents_titled if term.words and set(term.words) <= words}
+        return titled or {self.home_of[e] for e in term.entities if self.home_of[e] is not None}
 
 
 def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, units_of: list[list[int]], n_units: int) -> nx.Graph:
@@ -137,12 +162,10 @@ def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, 
     return graph
 
 
-def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str]) -> list[list[tuple[int, int, str]]]:
-    """Per text unit: (start, end, whole sentence) for every sentence it holds part of."""
+def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str], rows_of: dict[str, list[int]]) -> list[list[tuple[int, int, str]]]:
+    """Per text unit: (start, end, whole sentence) for every sentence it holds part of;
+    `rows_of` lists each document's text units."""
     texts = units["text"].fillna("").tolist()
-    rows_of: dict[str, list[int]] = defaultdict(list)
-    for row, document in enumerate(units["document_id"]):
-        rows_of[document].append(row)
     found = {}
     for document, rows in rows_of.items():
         whole = unit_sentences(document_text.get(document, ""), [texts[r] for r in rows])
@@ -178,10 +201,15 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     lexical = graph.bm25_ranking(question.text, k_text_units)
     walked = graph.walk(question.entities or [int(r) for r in entity_rows[:PPR_VECTOR_SEEDS]], dict(zip(dense, unit_sims, strict=True)), k_text_units)
     units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
-    for term in question.terms:
-        units += term_units(index, graph, term, vector)[:TERM_UNITS]
+    for term, part in question.asked_of_terms():  # each ranked for its own question
+        units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
-    return _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
+    candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
+    # a second hop starts from what the question names, not from entities its words happen to be near
+    bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]])) if question.entities else set()
+    listed = {c.row for c in candidates if c.kind == "text_units"}
+    candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
+    return [replace(c, bridge=True) if c.kind == "text_units" and c.row in bridges else c for c in candidates]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
@@ -194,22 +222,31 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
 
 
 def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -> list[int]:
-    """Text units that name a compared term, closest to the question first."""
-    rows = graph.units_naming(term)
-    return sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
+    """Text units that name a compared term, those of its home documents first, each group
+    closest to the question first."""
+    rows, homes = graph.units_naming(term), graph.homes(term)
+    return sorted(rows, key=lambda u: (graph.document_of[u] not in homes, -_cosine(index, "text_units", u, vector)))
 
 
 def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
-    """Lift the best-scored passage naming each compared term to the top of the text units:
-    a compare answer needs evidence on every side, whatever the reranker prefers."""
+    """Lift the best-scored passage naming each compared term (of its home documents first) to
+    the top of the text units: a compare answer needs evidence on every side, whatever the
+    reranker prefers. The best-scored bridge is kept among the first BRIDGE_KEEP."""
     scores = np.asarray(scores, dtype=np.float32).copy()
     units = [i for i, c in enumerate(candidates) if c.kind == "text_units"]
-    if not question.terms or not units:
+    if not units:
         return scores
     top = float(max(scores[i] for i in units))
+    bridges = [i for i in units if candidates[i].bridge]
+    if bridges:  # the best-scored way to another document stays in the context, as its last place holds it
+        best = max(bridges, key=lambda i: scores[i])
+        ranked = sorted((float(scores[i]) for i in units), reverse=True)
+        if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:
+            scores[best] = ranked[BRIDGE_KEEP - 1] + 1e-4
     for term in reversed(question.terms):  # the first term ends highest
-        rows = graph.units_naming(term)
+        rows, homes = graph.units_naming(term), graph.homes(term)
         naming = [i for i in units if candidates[i].row in rows]
+        naming = [i for i in naming if graph.document_of[candidates[i].row] in homes] or naming  # its own document's first
         if naming:
             best = max(naming, key=lambda i: scores[i])
             top = scores[best] = max(top, float(scores[best])) + 1e-3

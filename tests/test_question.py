@@ -12,8 +12,8 @@ import pytest
 
 from qa_engine import QAEngine
 from qa_engine.index_store import read_aliases
-from qa_engine.question import KINDS, EntityLinker, Reader, compared_terms, definition_subject, question_kind
-from qa_engine.search import cover_terms, graph_search, local_search
+from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
+from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, graph_search, local_search
 
 # Content words of these are invented: only the grammar can type them.
 CASES = [
@@ -51,6 +51,73 @@ def test_compared_terms_are_the_conjuncts_with_elided_heads():
     assert [t.label for t in differ] == ["pre-normalization", "post-normalization"]
     assert [t.words for t in differ] == [("pre",), ("post",)]  # "normalization" is on both sides
     assert compared_terms("What is a zorb?", []) == ()
+
+
+def test_a_compared_term_is_asked_the_question_alone():
+    zorbs, quiffles = compared_terms("How do zorbs and the quiffles differ in speed?", [])
+    assert (zorbs.asked, quiffles.asked) == ("How do zorbs differ in speed?", "How do quiffles differ in speed?")
+
+
+def test_a_coordination_of_questions_is_split_into_its_clauses():
+    assert clauses("What is a zorb and how does it spin?") == ["What is a zorb?", "how does zorb spin?"]
+    assert clauses("What are zorbs, and why do they spin?") == ["What are zorbs?", "why do zorbs spin?"]
+    assert clauses("How does a zorb spin?") == [] and clauses("What is a zorb and a quiffle?") == []
+
+
+def test_a_closing_condition_is_not_what_is_compared():
+    reader = Reader(["Zorbs have quiffles."], ["ZORB"])
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    question = reader.parse("What changed about the zorb when the query and key lengths differ?", encoding)
+    assert question.kind == "other" and question.terms == ()
+    assert reader.parse("How do zorbs and quiffles differ?", encoding).kind == "compare"
+
+
+def test_forms_that_answer_how_and_counted_lists():
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    how = Question("How does a zorb spin?", encoding, np.zeros(0), kind="how")
+    assert how.satisfied_by("A zorb spins by pushing water backwards.") and how.satisfied_by("Instead of a motor, it uses fins.")
+    assert not how.satisfied_by("A zorb is a small round animal.")
+    two = Question("What are the two phases of zorbing?", encoding, np.zeros(0), kind="list")
+    assert two.satisfied_by("Zorbing has two main phases: rolling and bouncing.")
+    assert not two.satisfied_by("Zorbing has phases: rolling and bouncing.") and not two.satisfied_by("The two phases differ.")
+
+
+def test_reading_encodes_each_part_of_the_question(engine):
+    """Real model: each clause and each compared term gets its own encoding and kind."""
+    question = engine.encode_question("What is multi-head attention and how does it combine the heads?")
+    first, second = question.parts
+    assert (first.kind, second.kind) == ("definition", "how") and first.subject == "multi-head attention"
+    assert "multi-head attention" in second.text and not np.allclose(first.encoding.vector, second.encoding.vector)
+    compare = engine.encode_question("How do additive attention and dot product attention differ in cost?")
+    assert [p.text for p in compare.parts] == [t.asked for t in compare.terms] and len(compare.parts) == 2
+    assert engine.encode_question("What is attention?").parts == ()
+
+
+def test_a_term_is_at_home_in_the_document_titled_with_it(engine):
+    documents = engine.index.documents
+    row = next(i for i, t in enumerate(documents["title"]) if t == "Multi-Head Attention")
+    term = Term("multi-head attention", tuple(sorted(word_set("multi-head attention"))), ())
+    assert engine.graph.homes(term) == {documents["id"].iat[row]}
+    units = engine.graph.units_naming(term)
+    assert {u for u, d in enumerate(engine.graph.document_of) if d == documents["id"].iat[row]} <= units
+
+
+def test_the_walks_way_to_another_document_stays_in_the_context(engine, two_entities):
+    graph = engine.graph
+    walked = graph.walk([two_entities[0]], {}, 30)
+    found = walked[:1]
+    bridges = graph.bridges(walked, found)
+    assert bridges and all(graph.document_of[u] != graph.document_of[found[0]] for u in bridges)
+    assert bridges == [u for u in walked if u in bridges]  # in the walk's order
+    assert graph.bridges(walked, []) == []
+    question = engine.encode_question("What is attention?")
+    others = [u for u in walked if u not in bridges and u != found[0]][:BRIDGE_KEEP]  # passages of the found document
+    assert len(others) == BRIDGE_KEEP and len(bridges) >= 2
+    rows = [found[0], *others, *bridges[:2]]
+    given = np.asarray([0.9, *np.linspace(0.8, 0.5, BRIDGE_KEEP), 0.1, 0.2], dtype=np.float32)
+    order = [rows[i] for i in np.argsort(-cover_terms(graph, question, [Candidate("text_units", u, 0.0, bridge=u in bridges) for u in rows], given))]
+    assert order[BRIDGE_KEEP - 1] == bridges[1] and order[-1] == bridges[0]  # the best-scored bridge kept in the first places
+    assert order[: BRIDGE_KEEP - 1] == [found[0], *others[: BRIDGE_KEEP - 2]]  # above it, nothing moved
 
 
 def test_definition_subject():
