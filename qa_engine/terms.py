@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
 from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
-from qa_engine.descriptions import introduces
+from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
@@ -38,6 +38,7 @@ class Entity:
     type: str
     mentions: list[tuple[int, int, int]]  # (sentence, start, end)
     aliases: set[str] = field(default_factory=set)  # other spellings that name it in the corpus or the vocabulary
+    named: bool = False  # a vocabulary term, a name, or a term a sentence introduces: it exists however poorly it reads
 
 
 @functools.cache
@@ -84,8 +85,9 @@ _STOPWORDS = frozenset(
     """.split()
 )
 _WORD = re.compile(r"[^\W\d_]\w*")
-_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?|[-–]")
-_NAME = re.compile(r"[^\W\d_][\w.+-]*[^\W_]|[^\W\d_]")
+# A word may end in "+": "FAVOR+", "C++".
+_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?\+*|[-–]")
+_NAME = re.compile(r"(?:[^\W\d_][\w.+-]*[^\W_]|[^\W\d_])\+*")
 _STRIP_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "SCONJ", "ADP", "PART", "SYM", "X", "ADV", "AUX", "INTJ"})
 _STRIP_TAGS = frozenset({"JJR", "JJS", "RBR", "RBS", "PRP$", "WDT", "WP$", "PDT", "POS", "CD"})
 _PARTICIPLES = frozenset({"VBG", "VBN"})  # "a gating network", "masked attention"
@@ -115,14 +117,17 @@ class _Term:
     surfaces: Counter[str] = field(default_factory=Counter)  # mentions as a term, by spelling
     spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
     contexts: set[str] = field(default_factory=set)
-    defined: bool = False
+    defined: bool = False  # introduced by a sentence, an acronym pair or a heading
+    stated: bool = False  # introduced by a sentence or an acronym pair, not only by a heading
     named: bool = False  # is an acronym, a CamelCase word or a name with digits somewhere
+    strong: bool = False  # has such a name in it ("Head-QK trick")
     proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
     types: Counter[str] = field(default_factory=Counter)
+    christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence
 
     def is_term(self) -> bool:
         recurs = len(self.contexts) >= MIN_CONTEXTS
-        if self.named:
+        if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
         if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
@@ -255,7 +260,8 @@ def _forms(
         if _restated(known, start, tokens[groups[-1][0]]):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
-            continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
+            if not _cited(text, end):
+                continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
 
@@ -297,6 +303,31 @@ def _candidates(
         run = [group] if capital and word.lower() not in _STOPWORDS else []
 
 
+def _cited(text: str, end: int) -> bool:
+    """'Veličković et al.': the word before 'et al.' is an author's name."""
+    return bool(re.match(r"\s*\*?et al\b", text[end:]))
+
+
+_SMALL = frozenset("of to for with and in on via by from the a an per".split())
+
+
+def _titled(span: Span) -> bool:
+    """A phrase written in Title Case inside a sentence that is not itself a title is a proper name:
+    'Long Range Arena', 'the Induced Set Attention Block'."""
+    words = [t.text for t in span if t.is_alpha]
+    capitals = [w for w in words if w[0].isupper()]
+    sentence = [t.text for t in span.doc if t.is_alpha]
+    return (
+        len(capitals) >= 2
+        and all(w[0].isupper() or w in _SMALL for w in words)
+        and words[0][0].isupper()
+        and span.start > 0
+        and not _at_start(span[0])
+        and not span.doc[span.start - 1].text[:1].isupper()  # the whole name, not the end of one
+        and sum(w[0].isupper() for w in sentence) <= 0.5 * len(sentence)
+    )
+
+
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
     """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
     for a, b, titles in known:
@@ -332,14 +363,16 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     terms: dict[str, _Term] = defaultdict(_Term)
     candidates: list[_Candidate] = []
     pairs: list[tuple[str, str]] = []
-    casing = Counter(t.text for doc in dict.fromkeys(d for d in docs if d is not None) for t in doc if not _at_start(t))
+    # How the corpus writes each word inside sentences: headings capitalize every word, so they do not count.
+    prose = dict.fromkeys(d for d, s in zip(docs, sentences, strict=True) if d is not None and s.prose)
+    casing = Counter(t.text for doc in prose for t in doc if not _at_start(t))
     for sid, sentence in enumerate(sentences):
         tokens = tokenize(sentence.text)
         main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
         nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
         for start, end, titles in main + nested:
             for title in titles:
-                found.setdefault(title, Entity(title, TYPES[title], [])).mentions.append((sid, start, end))
+                found.setdefault(title, Entity(title, TYPES[title], [], named=True)).mentions.append((sid, start, end))
         doc = docs[sid]
         if doc is None:
             continue
@@ -348,7 +381,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
             pairs.append((long, short))
             for key, start, end in ((long, a, b), (short, c, d)):
-                terms[key].defined = True
+                terms[key].defined = terms[key].stated = True
                 terms[key].spellings.add(sentence.text[start:end])
 
     # Recurrence counts distinct contexts, so text units that overlap do not repeat a phrase into a term.
@@ -361,9 +394,13 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             span = doc.char_span(start, end, alignment_mode="expand")
             groups = _groups(span)
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
-            introduced = introduces(sentence.text, start, end) or sentence.heading and kinds - {None}
-            term.defined = term.defined or bool(introduced)
+            stated = sentence.prose and introduces(sentence.text, start, end)
+            term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
+            term.christened = term.christened or sentence.prose and _titled(span)
+            term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
+            term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.strong = term.strong or "strong" in kinds
             term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
                 term.types[kind] += 1
@@ -386,6 +423,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             votes = sum((terms[k].types for k in keys), Counter())
             by_key[fold(title)] = Entity(title, entity_type([title, *sorted(spellings, key=len)], votes), [])
         entity = by_key[fold(title)]
+        entity.named = entity.named or any(terms[k].stated or terms[k].strong for k in keys)
         entity.mentions.extend(m for k in keys for m in mentions[k])
         entity.aliases.update(" ".join(s.split()) for s in spellings)
     ordered = sorted(by_key.values(), key=lambda e: min(e.mentions))
