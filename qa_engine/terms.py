@@ -328,6 +328,15 @@ def _titled(span: Span) -> bool:
     )
 
 
+def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
+    """One capitalized word inside a sentence, which the corpus never writes in lowercase, and not a
+    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'."""
+    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]):
+        return False
+    doc, i = span.doc, span.start
+    return not any(0 <= k < len(doc) and doc[k].text[:1].isupper() for k in (i - 1, i + 1))
+
+
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
     """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
     for a, b, titles in known:
@@ -396,7 +405,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
             stated = sentence.prose and introduces(sentence.text, start, end)
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
-            term.christened = term.christened or sentence.prose and _titled(span)
+            term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
