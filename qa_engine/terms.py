@@ -337,6 +337,16 @@ def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
     return not any(0 <= k < len(doc) and doc[k].text[:1].isupper() for k in (i - 1, i + 1))
 
 
+def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
+    """A noun compound whose head is a kind of thing this field names ('axial position embeddings',
+    'causal Conv1d layer', 'decoder-only transformer'): the shape terms take (Justeson and Katz,
+    1995), so one mention suffices; not a phrase with 'of', and not an adjective alone before the head."""
+    if len(groups) < 2 or any(t.lower_ == "of" for t in span) or head_type(span[-1].text) is None:
+        return False
+    a, b = groups[-2]
+    return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
+
+
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
     """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
     for a, b, titles in known:
@@ -406,6 +416,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             stated = sentence.prose and introduces(sentence.text, start, end)
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
             term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
+            term.christened = term.christened or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
