@@ -124,8 +124,13 @@ class _Term:
     proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
     types: Counter[str] = field(default_factory=Counter)
     christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence
+    compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
 
     def is_term(self) -> bool:
+        return self.compound or self.evidenced()
+
+    def evidenced(self) -> bool:
+        """A term by more than its shape."""
         recurs = len(self.contexts) >= MIN_CONTEXTS
         if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
@@ -416,7 +421,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             stated = sentence.prose and introduces(sentence.text, start, end)
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
             term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
-            term.christened = term.christened or sentence.prose and _compound(span, groups)
+            term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
@@ -426,11 +431,13 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 term.types[kind] += 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
-        for key, start, end in candidate.forms:
-            if terms[key].is_term():
-                terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
-                mentions[key].append((candidate.sentence, start, end))
-                break
+        # The longest form that is a term; one that is a term only by its shape yields to a shorter
+        # one the corpus supports ("a selective state space model" is a State Space Model).
+        forms = [f for f in candidate.forms if terms[f[0]].is_term()]
+        if forms:
+            key, start, end = next((f for f in forms if terms[f[0]].evidenced()), forms[0])
+            terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
+            mentions[key].append((candidate.sentence, start, end))
 
     by_key = {fold(title): entity for title, entity in found.items()}
     for keys in group(list(mentions), pairs):
