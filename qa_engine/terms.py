@@ -108,6 +108,7 @@ class _Candidate:
 
     sentence: int
     forms: tuple[tuple[str, int, int], ...]
+    modifiers: tuple[tuple[str, int, int], ...] = ()  # hyphenated words and names before its head: "Time-mix layer"
 
 
 @dataclass
@@ -271,6 +272,19 @@ def _forms(
             yield fold(text[start:end]), start, end
 
 
+def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
+    """Words before a phrase's head that read as terms alone: hyphenated ones and names ('Time-mix'
+    of 'Time-mix layer', 'lm-evaluation-harness' of 'the lm-evaluation-harness repo'). Where the
+    corpus names such a word alone too, these count towards its recurrence, not as its mentions."""
+    groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
+    for a, b in groups[:-1]:
+        words = tokens[a:b]
+        if any(t.text in "-–" for t in words) or _name_shaped(words, casing):
+            start, end = words[0].idx, words[-1].idx + len(words[-1])
+            if text[start].isalnum() and text[end - 1].isalnum():
+                yield fold(text[start:end]), start, end
+
+
 def _candidates(
     sid: int, text: str, doc: Doc, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
 ) -> Iterator[_Candidate]:
@@ -279,9 +293,10 @@ def _candidates(
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
     exact = {(a, b) for a, b, _ in known}
     for readings in _phrases(doc):
-        forms = [form for tokens in readings if _clean(tokens) for form in _forms(tokens, text, known, casing)]
+        clean = [tokens for tokens in readings if _clean(tokens)]
+        forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
-            yield _Candidate(sid, tuple(forms))
+            yield _Candidate(sid, tuple(forms), tuple(m for tokens in clean for m in _modifiers(tokens, text, casing)))
 
     # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
@@ -429,6 +444,11 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
                 term.types[kind] += 1
+    for candidate in candidates:
+        text = sentences[candidate.sentence].text
+        for key, start, end in candidate.modifiers:
+            if key in terms:  # the corpus names it alone somewhere
+                terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
         # The longest form that is a term; one that is a term only by its shape yields to a shorter
