@@ -367,6 +367,27 @@ def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
     return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
 
 
+_NAME_WORD = r"[A-Z][a-z\u00C0-\u024F'’-]+"
+_PERSON = rf"{_NAME_WORD}(?: [A-Z]\.)? {_NAME_WORD}"  # "Tri Dao", "Noah A. Smith"
+_MARKS = r"[*†‡\d\\]*"  # equal contribution, affiliation, a markdown line break
+_AUTHORS = re.compile(
+    rf"(?:^|(?<=[\\:{{=(,] )|(?<=\b[Bb]y )|(?<=\band ))({_PERSON}){_MARKS}"
+    rf"((?:(?:,\s*|\s+and\s+|\s*&\s*)(?:and\s+)?{_PERSON}{_MARKS})+)(?!\s?[A-Z]\w)"
+)
+
+
+def _authors(text: str) -> set[tuple[int, int]]:
+    """Spans of people's names in a list of authors: "Albert Gu*, Tri Dao*", "Ofir Press, Noah A.
+    Smith, Mike Lewis": names of two words (a middle initial allowed), three or more of them, or
+    marked as authors are (*, †, digits)."""
+    people: set[tuple[int, int]] = set()
+    for match in _AUTHORS.finditer(text):
+        names = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(_PERSON, match[0])]
+        if len(names) >= 3 or re.search(r"[*†‡\d]", match[0]):
+            people.update(names)
+    return people
+
+
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
     """'ResNet model', 'greedy search strategy': a known term with its own kind as the head noun."""
     for a, b, titles in known:
@@ -424,6 +445,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 terms[key].spellings.add(sentence.text[start:end])
 
     # Recurrence counts distinct contexts, so text units that overlap do not repeat a phrase into a term.
+    authors = {c.sentence: _authors(sentences[c.sentence].text) for c in candidates}
     for candidate in candidates:
         sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
         for key, start, end in candidate.forms:
@@ -434,6 +456,9 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             groups = _groups(span)
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
             stated = sentence.prose and introduces(sentence.text, start, end)
+            if (start, end) in authors[candidate.sentence]:
+                term.christened = True
+                term.types["PERSON"] += 1
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
             term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
