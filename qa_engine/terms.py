@@ -93,7 +93,9 @@ _STRIP_TAGS = frozenset({"JJR", "JJS", "RBR", "RBS", "PRP$", "WDT", "WP$", "PDT"
 _PARTICIPLES = frozenset({"VBG", "VBN"})  # "a gating network", "masked attention"
 _BAD_POS = frozenset({"PRON", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "VERB", "INTJ", "X", "SYM"})
 # A name said at length: "the BigBird model" is BigBird.
-_CLASS_HEADS = frozenset("model architecture paper family series variant version implementation library package".split())
+_CLASS_HEADS = frozenset(
+    "model architecture paper family series variant version implementation library package repository repo toolkit framework".split()
+)
 _NOT_NAMES = frozenset(
     "TIP WARNING NOTE TL DR GB MB KB CPU API URL PDF HTML CSV JSON ID IDs OK FAQ TODO II III IV RAIL NN RTD QK "
     "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy True False None".split()
@@ -109,6 +111,7 @@ class _Candidate:
     sentence: int
     forms: tuple[tuple[str, int, int], ...]
     modifiers: tuple[tuple[str, int, int], ...] = ()  # hyphenated words and names before its head: "Time-mix layer"
+    classed: bool = False  # its head says what kind of thing the modifiers name: "the lm-evaluation-harness library"
 
 
 @dataclass
@@ -296,7 +299,8 @@ def _candidates(
         clean = [tokens for tokens in readings if _clean(tokens)]
         forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
-            yield _Candidate(sid, tuple(forms), tuple(m for tokens in clean for m in _modifiers(tokens, text, casing)))
+            modifiers = tuple(m for tokens in clean for m in _modifiers(tokens, text, casing))
+            yield _Candidate(sid, tuple(forms), modifiers, clean[0][-1].lower_ in _CLASS_HEADS)
 
     # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
@@ -474,6 +478,8 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         for key, start, end in candidate.modifiers:
             if key in terms:  # the corpus names it alone somewhere
                 terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
+                # "the Fairseq repository" names Fairseq as a repository
+                terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
         # The longest form that is a term; one that is a term only by its shape yields to a shorter
