@@ -276,13 +276,14 @@ def _forms(
 
 
 def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
-    """Words before a phrase's head that read as terms alone: hyphenated ones and names ('Time-mix'
-    of 'Time-mix layer', 'lm-evaluation-harness' of 'the lm-evaluation-harness repo'). Where the
+    """Words before a phrase's head that read as terms alone: hyphenated ones and acronyms, CamelCase
+    or names with digits ('Time-mix' of 'Time-mix layer', 'lm-evaluation-harness' of 'the
+    lm-evaluation-harness repo'; not 'Grand' of 'Grand Tour'). Where the
     corpus names such a word alone too, these count towards its recurrence, not as its mentions."""
     groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
     for a, b in groups[:-1]:
         words = tokens[a:b]
-        if any(t.text in "-–" for t in words) or _name_shaped(words, casing):
+        if any(t.text in "-–" for t in words) or _name_kind(words, casing) == "strong":
             start, end = words[0].idx, words[-1].idx + len(words[-1])
             if text[start].isalnum() and text[end - 1].isalnum():
                 yield fold(text[start:end]), start, end

@@ -11,8 +11,8 @@ from qa_engine.extract import extract_graph
 
 PAPER = pd.DataFrame(
     {
-        "id": ["u1", "u2", "u3"],
-        "document_id": ["wombat", "wombat", "notes"],
+        "id": ["u1", "u2", "u3", "u4"],
+        "document_id": ["wombat", "wombat", "notes", "notes"],
         "text": [
             "# Wombat: Sparse Memory for Long Inputs\n\n"
             "Wombat is a recurrent model that reads long inputs in small pieces. "
@@ -28,6 +28,12 @@ PAPER = pd.DataFrame(
             "## Managing Repetition: Keeping Output Fresh\n\n"
             "Models tend to repeat themselves when they generate long outputs for a user.\n\n"
             "How fast can you run Qux9 on a laptop, and what does it cost you?",
+            "Wombat: Sparse Memory\\\nJane Okafor*, Lee Brandt*, Mira Solano\n\n"
+            "Recently, the benchmark compared Dune Walker and Sky Lantern on long inputs of many kinds. "
+            "To run zero-shot evaluations, we use the zorp-eval-kit library on every model. "
+            "Then zorp-eval-kit runs each task and reports its accuracy. "
+            "The Blend-mix is similar to AFT in most ways that matter here. "
+            "We multiply the output of the Blend-mix layer by a learned factor.",
         ],
     }
 )
@@ -58,6 +64,18 @@ def test_only_whole_names_and_noun_compounds_are_kept(entities):
     # the end of a Title Case name, an adjective before a head noun, headings in Title Case
     for junk in ("Puzzle Arena", "Powerful Model", "Keeping Output Fresh", "Managing Repetition", "Recently"):
         assert junk not in entities.index
+
+
+def test_people_of_an_author_line_are_persons(entities):
+    for person in ("Jane Okafor", "Lee Brandt", "Mira Solano"):
+        assert entities.loc[person, "type"] == "PERSON"
+    assert entities.loc["Sky Lantern", "type"] != "PERSON"  # two names in a list of things, not authors
+
+
+def test_a_word_before_a_head_noun_counts_towards_its_recurrence(entities):
+    # named alone once each, and once more before a head noun: "the zorp-eval-kit library"
+    assert "Zorp-Eval-Kit" in entities.index
+    assert "Blend-Mix" in entities.index
 
 
 def test_a_name_whose_sentences_read_poorly_is_described_by_its_best_one(entities):
