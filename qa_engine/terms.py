@@ -341,7 +341,6 @@ def _titled(span: Span) -> bool:
     'Long Range Arena', 'the Induced Set Attention Block'."""
     words = [t.text for t in span if t.is_alpha]
     capitals = [w for w in words if w[0].isupper()]
-    sentence = [t.text for t in span.doc if t.is_alpha]
     return (
         len(capitals) >= 2
         and all(w[0].isupper() or w in _SMALL for w in words)
@@ -349,8 +348,15 @@ def _titled(span: Span) -> bool:
         and span.start > 0
         and not _at_start(span[0])
         and not span.doc[span.start - 1].text[:1].isupper()  # the whole name, not the end of one
-        and sum(w[0].isupper() for w in sentence) <= 0.5 * len(sentence)
+        and not (span[-1].dep_ in {"compound", "amod"} and span[-1].head.i >= span.end)  # nor its start
+        and not _title_like(span.doc)
     )
+
+
+def _title_like(doc: Doc) -> bool:
+    """A sentence most of whose words are capitalized is a title or a list of names, not prose."""
+    words = [t.text for t in doc if t.is_alpha]
+    return sum(w[0].isupper() for w in words) > 0.5 * len(words)
 
 
 def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
@@ -365,8 +371,11 @@ def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
 def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
     """A noun compound whose head is a kind of thing this field names ('axial position embeddings',
     'causal Conv1d layer', 'decoder-only transformer'): the shape terms take (Justeson and Katz,
-    1995), so one mention suffices; not a phrase with 'of', and not an adjective alone before the head."""
+    1995), so one mention suffices; not a phrase with 'of', not an adjective alone before the head,
+    and not a measure ('a 27M params model')."""
     if len(groups) < 2 or any(t.lower_ == "of" for t in span) or head_type(span[-1].text) is None:
+        return False
+    if span.start and span.doc[span.start - 1].pos_ == "NUM":
         return False
     a, b = groups[-2]
     return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
