@@ -161,7 +161,9 @@ def describe(
     return pick([text for text, (score, _, _) in ranked if score >= min(best, 0)], MAX_DESCRIPTION_CHARS, 3)
 
 
-def _best_mention(mentions: list[tuple[int, int, int]], sentences: list[Sentence], ranked: list) -> str:
+def _best_mention(
+    mentions: list[tuple[int, int, int]], sentences: list[Sentence], ranked: list[tuple[str, tuple[float, bool, int]]]
+) -> str:
     """The best-reading prose sentence naming it; else its first heading and the sentence under it."""
     if ranked:
         return ranked[0][0]

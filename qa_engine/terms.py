@@ -6,7 +6,10 @@ overlapping text units hold it): noun chunks with determiners and vague modifier
 CamelCase, names with digits, proper nouns inside a sentence: "LSH", "BigBird", "T5",
 "Nyströmformer"). A candidate is a term when it is not a generic word or a fragment and either
 recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...", "called X",
-"X (ABC)", a heading that names it); a single common noun needs both. The curated vocabulary is found
+"X (ABC)", a heading that names it); a single common noun needs both. Some candidates are terms
+the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
+Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
+a typed noun ("axial position embeddings"). The curated vocabulary is found
 wherever named, and merges and types what the parse finds; it never decides whether a term exists.
 """
 
@@ -488,7 +491,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         for key, start, end in candidate.modifiers:
             if key in terms:  # the corpus names it alone somewhere
                 terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
-                # "the Fairseq repository" names Fairseq as a repository
+                # "the lm-evaluation-harness library" names lm-evaluation-harness as a library
                 terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
