@@ -57,4 +57,4 @@ def extract_graph(text_units: pd.DataFrame) -> Graph:
     kept = [entity for entity, _, _ in rows]
     entities_df = pd.DataFrame([(e.title, e.type, d, ids, len(ids)) for e, ids, d in rows], columns=ENTITY_COLUMNS)
     aliases = alias_table([e.title for e in kept], [e.aliases for e in kept])
-    return Graph(entities_df, relationships_of(kept, sentences, docs, quality, unit_ids), aliases)
+    return Graph(entities_df, relationships_of(kept, sentences, docs, quality, unit_ids, documents), aliases)

@@ -91,3 +91,12 @@ def test_an_acronym_may_end_in_plus():
     [(long, short)] = list(acronym_pairs(text))
     assert text[slice(*short)] == "FAVOR+"
     assert text[slice(*long)].startswith("Fast Attention Via")
+
+
+def test_every_entity_is_related_so_communities_hold_it():
+    graph = extract_graph(PAPER)
+    related = set(graph.relationships.source) | set(graph.relationships.target)
+    assert set(graph.entities.title) <= related
+    # named only by a heading: related to what the sentence under it names
+    rows = graph.relationships[(graph.relationships.source == "Kestrel-QK Trick") | (graph.relationships.target == "Kestrel-QK Trick")]
+    assert "In a usual transformer" in rows.description.iloc[0]
