@@ -147,7 +147,7 @@ def fold(surface: str) -> str:
 
 # "expansion (ACR)" and "ACR (expansion)": the short form in parentheses, or the long one
 _PARENTHESIZED = re.compile(r"\(\s*([^()]{1,80}?)\s*[,;)]")
-_SHORT_FORM = re.compile(r"[A-Za-z][\w\-]{0,9}")
+_SHORT_FORM = re.compile(r"[A-Za-z][\w\-]{0,9}\+*")  # "FAVOR+" too
 
 
 def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
@@ -165,7 +165,7 @@ def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]
                     yield (words[first].start(), len(before)), (inner_start, inner_start + len(inner))
                     break
         else:
-            short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9})$", before)
+            short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9}\+*)$", before)
             if short and sum(c.isupper() for c in short[1]) >= 2 and _abbreviates(short[1], inner):
                 yield (inner_start, inner_start + len(inner)), (short.start(1), short.end(1))
 

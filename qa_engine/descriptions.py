@@ -8,7 +8,7 @@ from collections import Counter
 from qa_engine.prose import MATH_OR_CODE, Sentence
 
 MAX_DESCRIPTION_CHARS = 600
-MIN_DESCRIPTION_SCORE = -1.5  # an entity whose best sentence reads worse than this is left out
+MIN_DESCRIPTION_SCORE = -1.5  # an entity whose best sentence reads worse than this is left out, unless it is a name
 OWN_MARGIN = 1.0  # ... unless the sentence is of the entity's own document and reads at most this much worse
 
 
@@ -24,6 +24,12 @@ _ACTS = re.compile(
 _NAMED_BEFORE = re.compile(
     r"(?:called|known as|referred to as|termed|named|dubbed|denoted as|i\.e\.,?|"
     r"(?:we|they|authors?|paper|work)\s+(?:propose|introduce|present)[sd]?)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$",
+    re.I,
+)
+# A name given outright: "called X", "known as X", "they named this technique X", "we can call R "X"".
+_NAMES_BEFORE = re.compile(
+    r"(?:\b(?:called|known as|referred to as|termed|named|dubbed)\s+(?:(?:this|these)\s+\w+\s+|(?:the|a|an)\s+(?:\w+\s+)?|(?:it|them)\s+)?"
+    r"|\bcall(?:s|ed)?\s+\S+\s+(?=[\"“]))[\"“*_]*$",
     re.I,
 )
 _PREDICATE_BEFORE = re.compile(r"\b(?:is|are|was)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$")
@@ -73,7 +79,15 @@ def introduces(text: str, start: int, end: int) -> bool:
     """Whether the sentence introduces the mention at text[start:end]: "X is a ...", "X, a ...",
     "X: ...", "called X", "we propose X" (not "X is rapidly evolving")."""
     before = text[:start]
-    return bool(_SUBJECT_START.match(before) and _INTRODUCES.match(text[end:]) or _NAMED_BEFORE.search(before))
+    return bool(
+        _SUBJECT_START.match(before) and _INTRODUCES.match(text[end:]) or _NAMED_BEFORE.search(before) or names(text, start)
+    )
+
+
+def names(text: str, start: int) -> bool:
+    """Whether the sentence gives the mention starting at text[start] as a name: "a method called X",
+    "they named this technique X", "we call R "X"". A word named so is a term the first time."""
+    return bool(_NAMES_BEFORE.search(text[:start]))
 
 
 def definition_score(text: str, start: int, end: int) -> float:
@@ -90,7 +104,7 @@ def definition_score(text: str, start: int, end: int) -> float:
             return 3  # "Mamba, a selective state space model, ..."
         if re.match(r"^\s*(?:,\s*(?:which|the)\b|\()", after):
             return 1.5
-    if _NAMED_BEFORE.search(before):
+    if _NAMED_BEFORE.search(before) or _NAMES_BEFORE.search(before):
         return 3
     if _PREDICATE_BEFORE.search(before) and re.match(r"^[\"”*_]*\s*[.!]?$", after):
         return 2.5  # "One commonly used technique ... is learning rate warm-up."
@@ -117,11 +131,18 @@ def pick(ranked: list[str], limit: int, most: int) -> str:
 
 
 def describe(
-    mentions: list[tuple[int, int, int]], sentences: list[Sentence], quality: list[float], documents: list[str]
+    mentions: list[tuple[int, int, int]],
+    sentences: list[Sentence],
+    quality: list[float],
+    documents: list[str],
+    named: bool = False,
 ) -> str:
     """Up to three distinct sentences naming the entity, definitions first; between sentences that
     score alike, those of the document that names it most (its own: a paper about X before one
-    citing it). '' if none reads well. `documents` holds the document of each text unit.
+    citing it). '' if none reads well, unless the entity is `named` (a name, or a term its text
+    introduces): a name exists however poorly its sentences read, so it gets its best one, or the
+    heading that names it with the first sentence under it. `documents` holds the document of each
+    text unit.
 
     The own document breaks ties and may read OWN_MARGIN worse and still describe the entity (a
     model's README names it in plain lines); as a bonus in the ranking it cost a dev-set question."""
@@ -135,6 +156,21 @@ def describe(
                 scored[sentence.text] = (score, documents[sentence.units[0]] != home, sid)
     ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[1][1], item[1][2]))
     if not ranked or max(score + OWN_MARGIN * (not other) for score, other, _ in scored.values()) < MIN_DESCRIPTION_SCORE:
-        return ""
+        return _best_mention(mentions, sentences, ranked) if named else ""
     best = ranked[0][1][0]
     return pick([text for text, (score, _, _) in ranked if score >= min(best, 0)], MAX_DESCRIPTION_CHARS, 3)
+
+
+def _best_mention(
+    mentions: list[tuple[int, int, int]], sentences: list[Sentence], ranked: list[tuple[str, tuple[float, bool, int]]]
+) -> str:
+    """The best-reading prose sentence naming it; else its first heading and the sentence under it."""
+    if ranked:
+        return ranked[0][0]
+    for sid, _, _ in mentions:
+        if sentences[sid].heading:
+            under = sentences[sid + 1] if sid + 1 < len(sentences) else None
+            follows = under is not None and under.prose and under.block == sentences[sid].block + 1
+            text = sentences[sid].text.rstrip(".:") + (f". {under.text}" if follows else ".")
+            return text[:MAX_DESCRIPTION_CHARS]
+    return ""

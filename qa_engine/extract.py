@@ -37,7 +37,8 @@ def extract_graph(text_units: pd.DataFrame) -> Graph:
     """Entities, relationships and aliases of the text units (`id`, `text`, optional `document_id`).
 
     Entities are as graphrag's extract_graph writes them (frequency: number of text units naming
-    it); an entity without a readable sentence to describe it is left out.
+    it); an entity without a readable sentence to describe it is left out, unless it is a name
+    or a term its text introduces (`Entity.named`).
     """
     unit_ids = [str(i) for i in text_units["id"]]
     texts = [t if isinstance(t, str) else "" for t in text_units["text"]]
@@ -49,11 +50,11 @@ def extract_graph(text_units: pd.DataFrame) -> Graph:
 
     rows = []
     for entity in entities:
-        description = describe(entity.mentions, sentences, quality, documents)
+        description = describe(entity.mentions, sentences, quality, documents, entity.named)
         if len(description) > 20:
             units = sorted({u for sid, _, _ in entity.mentions for u in sentences[sid].units})
             rows.append((entity, [unit_ids[u] for u in units], description))
     kept = [entity for entity, _, _ in rows]
     entities_df = pd.DataFrame([(e.title, e.type, d, ids, len(ids)) for e, ids, d in rows], columns=ENTITY_COLUMNS)
     aliases = alias_table([e.title for e in kept], [e.aliases for e in kept])
-    return Graph(entities_df, relationships_of(kept, sentences, docs, quality, unit_ids), aliases)
+    return Graph(entities_df, relationships_of(kept, sentences, docs, quality, unit_ids, documents), aliases)

@@ -4,12 +4,16 @@ Two entities that are arguments of one verb ("BigBird combines random attention 
 and object) are related by that predicate, weight 1.0 a sentence, and the description says it
 ("BigBird combines Random Attention.") before the sentence. Where the parse shows no such
 structure, entities named in one sentence co-occur (CO_OCCURRENCE_WEIGHT), in adjacent sentences
-of a paragraph less (ADJACENT_WEIGHT); their description is the sentences alone.
+of a paragraph less (ADJACENT_WEIGHT), and so do those of a heading and of the first sentence under
+it (a heading says what its section is about); their description is the sentences alone. An
+entity still unrelated is joined to the entity its document names most (DOCUMENT_WEIGHT): named
+in a paper about X, it is part of what the graph knows of X, and graphrag's readers drop an entity
+that no community holds.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,6 +29,7 @@ MAX_EVIDENCE_CHARS = 500
 PREDICATE_WEIGHT = 1.0
 CO_OCCURRENCE_WEIGHT = 0.5
 ADJACENT_WEIGHT = 0.25
+DOCUMENT_WEIGHT = 0.1
 
 _SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj"})
 _CLAUSES = frozenset({"relcl", "acl", "advcl", "ccomp", "xcomp", "parataxis"})
@@ -77,13 +82,17 @@ def relationships_of(
     docs: list[Doc | None],
     quality: list[float],
     unit_ids: list[str],
+    documents: list[str] | None = None,
 ) -> pd.DataFrame:
     """Graph edges as the module docstring says, one row per pair of entities."""
     in_sentence: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)  # sentence -> title -> first mention
+    in_heading: dict[int, set[str]] = defaultdict(set)
     for entity in entities:
         for sid, start, end in entity.mentions:
             if sentences[sid].prose:
                 in_sentence[sid].setdefault(entity.title, (start, end))
+            elif sentences[sid].heading:
+                in_heading[sid].add(entity.title)
 
     # A sentence that overlapping text units repeat is one piece of evidence, found in both units.
     evidence: dict[frozenset[str], dict[str, _Evidence]] = defaultdict(dict)
@@ -117,6 +126,29 @@ def relationships_of(
                 for b in following:
                     if b not in named and a not in following:
                         add(a, b, text, ADJACENT_WEIGHT, sid, {*sentence.units, *sentences[sid + 1].units})
+
+    for sid, titles in in_heading.items():
+        under = in_sentence.get(sid + 1)
+        if under and sentences[sid + 1].block == sentences[sid].block + 1:
+            text = f"{sentences[sid].text.rstrip('.:')}: {sentences[sid + 1].text}"
+            for a in sorted(titles):
+                for b in under:
+                    add(a, b, text, ADJACENT_WEIGHT, sid, {*sentences[sid].units, *sentences[sid + 1].units})
+
+    linked = {title for pair in evidence for title in pair}
+    by_document: dict[str, Counter[str]] = defaultdict(Counter)
+    home: dict[str, str] = {}
+    for entity in entities:
+        units = Counter((documents or [""] * len(unit_ids))[u] for sid, _, _ in entity.mentions for u in sentences[sid].units)
+        for document, n in units.items():
+            by_document[document][entity.title] += n
+        home[entity.title] = units.most_common(1)[0][0] if units else ""
+    for entity in entities:
+        if entity.title not in linked and entity.mentions:
+            main = next((t for t, _ in by_document[home[entity.title]].most_common() if t != entity.title), None)
+            sid = entity.mentions[0][0]
+            if main:
+                add(entity.title, main, sentences[sid].text, DOCUMENT_WEIGHT, sid, set(sentences[sid].units))
 
     rows = []
     for support in evidence.values():

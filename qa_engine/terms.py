@@ -6,7 +6,10 @@ overlapping text units hold it): noun chunks with determiners and vague modifier
 CamelCase, names with digits, proper nouns inside a sentence: "LSH", "BigBird", "T5",
 "Nyströmformer"). A candidate is a term when it is not a generic word or a fragment and either
 recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...", "called X",
-"X (ABC)", a heading that names it); a single common noun needs both. The curated vocabulary is found
+"X (ABC)", a heading that names it); a single common noun needs both. Some candidates are terms
+the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
+Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
+a typed noun ("axial position embeddings"). The curated vocabulary is found
 wherever named, and merges and types what the parse finds; it never decides whether a term exists.
 """
 
@@ -23,7 +26,7 @@ from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
 from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
-from qa_engine.descriptions import introduces
+from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
@@ -38,6 +41,7 @@ class Entity:
     type: str
     mentions: list[tuple[int, int, int]]  # (sentence, start, end)
     aliases: set[str] = field(default_factory=set)  # other spellings that name it in the corpus or the vocabulary
+    named: bool = False  # a vocabulary term, a name, or a term a sentence introduces: it exists however poorly it reads
 
 
 @functools.cache
@@ -84,14 +88,17 @@ _STOPWORDS = frozenset(
     """.split()
 )
 _WORD = re.compile(r"[^\W\d_]\w*")
-_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?|[-–]")
-_NAME = re.compile(r"[^\W\d_][\w.+-]*[^\W_]|[^\W\d_]")
+# A word may end in "+": "FAVOR+", "C++".
+_PHRASE_WORD = re.compile(r"[^\W_](?:[\w.'’+]*[^\W_])?\+*|[-–]")
+_NAME = re.compile(r"(?:[^\W\d_][\w.+-]*[^\W_]|[^\W\d_])\+*")
 _STRIP_POS = frozenset({"DET", "PRON", "NUM", "PUNCT", "CCONJ", "SCONJ", "ADP", "PART", "SYM", "X", "ADV", "AUX", "INTJ"})
 _STRIP_TAGS = frozenset({"JJR", "JJS", "RBR", "RBS", "PRP$", "WDT", "WP$", "PDT", "POS", "CD"})
 _PARTICIPLES = frozenset({"VBG", "VBN"})  # "a gating network", "masked attention"
 _BAD_POS = frozenset({"PRON", "DET", "ADP", "CCONJ", "SCONJ", "AUX", "VERB", "INTJ", "X", "SYM"})
 # A name said at length: "the BigBird model" is BigBird.
-_CLASS_HEADS = frozenset("model architecture paper family series variant version implementation library package".split())
+_CLASS_HEADS = frozenset(
+    "model architecture paper family series variant version implementation library package repository repo toolkit framework".split()
+)
 _NOT_NAMES = frozenset(
     "TIP WARNING NOTE TL DR GB MB KB CPU API URL PDF HTML CSV JSON ID IDs OK FAQ TODO II III IV RAIL NN RTD QK "
     "YouTube GitHub Github GoogleColab GoogleDrive Numpy NumPy True False None".split()
@@ -106,6 +113,8 @@ class _Candidate:
 
     sentence: int
     forms: tuple[tuple[str, int, int], ...]
+    modifiers: tuple[tuple[str, int, int], ...] = ()  # hyphenated words and names before its head: "Time-mix layer"
+    classed: bool = False  # its head says what kind of thing the modifiers name: "the lm-evaluation-harness library"
 
 
 @dataclass
@@ -115,14 +124,22 @@ class _Term:
     surfaces: Counter[str] = field(default_factory=Counter)  # mentions as a term, by spelling
     spellings: set[str] = field(default_factory=set)  # every spelling seen, short and long forms included
     contexts: set[str] = field(default_factory=set)
-    defined: bool = False
+    defined: bool = False  # introduced by a sentence, an acronym pair or a heading
+    stated: bool = False  # introduced by a sentence or an acronym pair, not only by a heading
     named: bool = False  # is an acronym, a CamelCase word or a name with digits somewhere
+    strong: bool = False  # has such a name in it ("Head-QK trick")
     proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
     types: Counter[str] = field(default_factory=Counter)
+    christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence
+    compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
 
     def is_term(self) -> bool:
+        return self.compound or self.evidenced()
+
+    def evidenced(self) -> bool:
+        """A term by more than its shape."""
         recurs = len(self.contexts) >= MIN_CONTEXTS
-        if self.named:
+        if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
         if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
@@ -255,9 +272,24 @@ def _forms(
         if _restated(known, start, tokens[groups[-1][0]]):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
-            continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
+            if not _cited(text, end):
+                continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
+
+
+def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
+    """Words before a phrase's head that read as terms alone: hyphenated ones and acronyms, CamelCase
+    or names with digits ('Time-mix' of 'Time-mix layer', 'lm-evaluation-harness' of 'the
+    lm-evaluation-harness repo'; not 'Grand' of 'Grand Tour'). Where the
+    corpus names such a word alone too, these count towards its recurrence, not as its mentions."""
+    groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
+    for a, b in groups[:-1]:
+        words = tokens[a:b]
+        if any(t.text in "-–" for t in words) or _name_kind(words, casing) == "strong":
+            start, end = words[0].idx, words[-1].idx + len(words[-1])
+            if text[start].isalnum() and text[end - 1].isalnum():
+                yield fold(text[start:end]), start, end
 
 
 def _candidates(
@@ -268,9 +300,11 @@ def _candidates(
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
     exact = {(a, b) for a, b, _ in known}
     for readings in _phrases(doc):
-        forms = [form for tokens in readings if _clean(tokens) for form in _forms(tokens, text, known, casing)]
+        clean = [tokens for tokens in readings if _clean(tokens)]
+        forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
-            yield _Candidate(sid, tuple(forms))
+            modifiers = tuple(m for tokens in clean for m in _modifiers(tokens, text, casing))
+            yield _Candidate(sid, tuple(forms), modifiers, clean[0][-1].lower_ in _CLASS_HEADS)
 
     # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
@@ -295,6 +329,80 @@ def _candidates(
         if forms:
             yield _Candidate(sid, tuple(forms))
         run = [group] if capital and word.lower() not in _STOPWORDS else []
+
+
+def _cited(text: str, end: int) -> bool:
+    """'Veličković et al.': the word before 'et al.' is an author's name."""
+    return bool(re.match(r"\s*\*?et al\b", text[end:]))
+
+
+_SMALL = frozenset("of to for with and in on via by from the a an per".split())
+
+
+def _titled(span: Span) -> bool:
+    """A phrase written in Title Case inside a sentence that is not itself a title is a proper name:
+    'Long Range Arena', 'the Induced Set Attention Block'."""
+    words = [t.text for t in span if t.is_alpha]
+    capitals = [w for w in words if w[0].isupper()]
+    return (
+        len(capitals) >= 2
+        and all(w[0].isupper() or w in _SMALL for w in words)
+        and words[0][0].isupper()
+        and span.start > 0
+        and not _at_start(span[0])
+        and not span.doc[span.start - 1].text[:1].isupper()  # the whole name, not the end of one
+        and not (span[-1].dep_ in {"compound", "amod"} and span[-1].head.i >= span.end)  # nor its start
+        and not _title_like(span.doc)
+    )
+
+
+def _title_like(doc: Doc) -> bool:
+    """A sentence most of whose words are capitalized is a title or a list of names, not prose."""
+    words = [t.text for t in doc if t.is_alpha]
+    return sum(w[0].isupper() for w in words) > 0.5 * len(words)
+
+
+def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
+    """One capitalized word inside a sentence, which the corpus never writes in lowercase, and not a
+    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'."""
+    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]):
+        return False
+    doc, i = span.doc, span.start
+    return not any(0 <= k < len(doc) and doc[k].text[:1].isupper() for k in (i - 1, i + 1))
+
+
+def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
+    """A noun compound whose head is a kind of thing this field names ('axial position embeddings',
+    'causal Conv1d layer', 'decoder-only transformer'): the shape terms take (Justeson and Katz,
+    1995), so one mention suffices; not a phrase with 'of', not an adjective alone before the head,
+    and not a measure ('a 27M params model')."""
+    if len(groups) < 2 or any(t.lower_ == "of" for t in span) or head_type(span[-1].text) is None:
+        return False
+    if span.start and span.doc[span.start - 1].pos_ == "NUM":
+        return False
+    a, b = groups[-2]
+    return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
+
+
+_NAME_WORD = r"[A-Z][a-z\u00C0-\u024F'’-]+"
+_PERSON = rf"{_NAME_WORD}(?: [A-Z]\.)? {_NAME_WORD}"  # "Tri Dao", "Noah A. Smith"
+_MARKS = r"[*†‡\d\\]*"  # equal contribution, affiliation, a markdown line break
+_AUTHORS = re.compile(
+    rf"(?:^|(?<=[\\:{{=(,] )|(?<=\b[Bb]y )|(?<=\band ))({_PERSON}){_MARKS}"
+    rf"((?:(?:,\s*|\s+and\s+|\s*&\s*)(?:and\s+)?{_PERSON}{_MARKS})+)(?!\s?[A-Z]\w)"
+)
+
+
+def _authors(text: str) -> set[tuple[int, int]]:
+    """Spans of people's names in a list of authors: "Albert Gu*, Tri Dao*", "Ofir Press, Noah A.
+    Smith, Mike Lewis": names of two words (a middle initial allowed), three or more of them, or
+    marked as authors are (*, †, digits)."""
+    people: set[tuple[int, int]] = set()
+    for match in _AUTHORS.finditer(text):
+        names = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(_PERSON, match[0])]
+        if len(names) >= 3 or re.search(r"[*†‡\d]", match[0]):
+            people.update(names)
+    return people
 
 
 def _restated(known: list[tuple[int, int, tuple[str, ...]]], start: int, head: SpacyToken) -> bool:
@@ -332,14 +440,16 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     terms: dict[str, _Term] = defaultdict(_Term)
     candidates: list[_Candidate] = []
     pairs: list[tuple[str, str]] = []
-    casing = Counter(t.text for doc in dict.fromkeys(d for d in docs if d is not None) for t in doc if not _at_start(t))
+    # How the corpus writes each word inside sentences: headings capitalize every word, so they do not count.
+    prose = dict.fromkeys(d for d, s in zip(docs, sentences, strict=True) if d is not None and s.prose)
+    casing = Counter(t.text for doc in prose for t in doc if not _at_start(t))
     for sid, sentence in enumerate(sentences):
         tokens = tokenize(sentence.text)
         main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
         nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
         for start, end, titles in main + nested:
             for title in titles:
-                found.setdefault(title, Entity(title, TYPES[title], [])).mentions.append((sid, start, end))
+                found.setdefault(title, Entity(title, TYPES[title], [], named=True)).mentions.append((sid, start, end))
         doc = docs[sid]
         if doc is None:
             continue
@@ -348,10 +458,11 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
             pairs.append((long, short))
             for key, start, end in ((long, a, b), (short, c, d)):
-                terms[key].defined = True
+                terms[key].defined = terms[key].stated = True
                 terms[key].spellings.add(sentence.text[start:end])
 
     # Recurrence counts distinct contexts, so text units that overlap do not repeat a phrase into a term.
+    authors = {c.sentence: _authors(sentences[c.sentence].text) for c in candidates}
     for candidate in candidates:
         sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
         for key, start, end in candidate.forms:
@@ -361,19 +472,36 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             span = doc.char_span(start, end, alignment_mode="expand")
             groups = _groups(span)
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
-            introduced = introduces(sentence.text, start, end) or sentence.heading and kinds - {None}
-            term.defined = term.defined or bool(introduced)
+            stated = sentence.prose and introduces(sentence.text, start, end)
+            if (start, end) in authors[candidate.sentence]:
+                term.christened = True
+                term.types["PERSON"] += 1
+            term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
+            term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
+            term.compound = term.compound or sentence.prose and _compound(span, groups)
+            term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
+            term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.strong = term.strong or "strong" in kinds
             term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
                 term.types[kind] += 1
+    for candidate in candidates:
+        text = sentences[candidate.sentence].text
+        for key, start, end in candidate.modifiers:
+            if key in terms:  # the corpus names it alone somewhere
+                terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
+                # "the lm-evaluation-harness library" names lm-evaluation-harness as a library
+                terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
-        for key, start, end in candidate.forms:
-            if terms[key].is_term():
-                terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
-                mentions[key].append((candidate.sentence, start, end))
-                break
+        # The longest form that is a term; one that is a term only by its shape yields to a shorter
+        # one the corpus supports ("a selective state space model" is a State Space Model).
+        forms = [f for f in candidate.forms if terms[f[0]].is_term()]
+        if forms:
+            key, start, end = next((f for f in forms if terms[f[0]].evidenced()), forms[0])
+            terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
+            mentions[key].append((candidate.sentence, start, end))
 
     by_key = {fold(title): entity for title, entity in found.items()}
     for keys in group(list(mentions), pairs):
@@ -386,6 +514,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             votes = sum((terms[k].types for k in keys), Counter())
             by_key[fold(title)] = Entity(title, entity_type([title, *sorted(spellings, key=len)], votes), [])
         entity = by_key[fold(title)]
+        entity.named = entity.named or any(terms[k].stated or terms[k].strong for k in keys)
         entity.mentions.extend(m for k in keys for m in mentions[k])
         entity.aliases.update(" ".join(s.split()) for s in spellings)
     ordered = sorted(by_key.values(), key=lambda e: min(e.mentions))
