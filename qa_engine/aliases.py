@@ -6,6 +6,7 @@ words without breaking a phrase; the plural of a form's last word matches too.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -184,6 +185,56 @@ def _abbreviates(short: str, long: str) -> bool:
             return False
         at -= 1
     return True
+
+
+# A code name in a sentence: "(num_landmarks = 256)" as code_words writes a setting, or any
+# snake_case identifier ("num_rand_blocks is used to set the number of random blocks").
+_CODE_NAME = re.compile(r"\(`?([A-Za-z_][\w.]*)\s*[=:]|(?<![\w.])([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)(?![\w(])")
+
+
+def code_spelling(text: str, start: int, end: int) -> tuple[str, bool] | None:
+    """The code name in the sentence, other than the phrase text[start:end] itself, that spells
+    that phrase, and whether the sentence documents it as a setting ("Number of landmarks
+    (num_landmarks = 256)") rather than naming it in passing ("... the number of random blocks"
+    beside num_rand_blocks). Code that names a phrase documents it as a term of that code; a
+    single word only by a part of its own ("landmarks", not "p" of dropout_p)."""
+    phrase = text[start:end]
+    single = len(re.findall(r"[^\W\d_]+", phrase)) == 1
+    for match in _CODE_NAME.finditer(text):
+        group = 1 if match[1] else 2
+        name = match[group]
+        if start <= match.start(group) < end or not spells(name, phrase):
+            continue
+        if single and phrase.lower() not in re.split(r"[\W\d_]+", name.lower()):
+            continue
+        return name, group == 1
+    return None
+
+
+def spells(identifier: str, phrase: str) -> bool:
+    """Whether a code name spells the phrase: its parts, in order, are prefixes of the phrase's
+    consecutive words ('cmem' = c(ompressed) mem(ory), 'ff' = f(eed) f(orward)), the last part
+    may end otherwise ('chunks' for 'chunking'), every word is covered, and parts before the
+    phrase's words are allowed ('num_landmarks', 'use_rezero')."""
+    parts = [p.lower() for p in re.split(r"[\W\d_]+|(?<=[a-z])(?=[A-Z])", identifier) if p]
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", phrase)]
+
+    @functools.cache
+    def covers(i: int, j: int, k: int) -> bool:  # parts[i][k:] and the parts after it cover words[j:]
+        if j == len(words):
+            return i == len(parts) or (i == len(parts) - 1 and k == len(parts[i]))
+        if i == len(parts):
+            return False
+        rest = parts[i][k:]
+        if not rest:
+            return covers(i + 1, j, 0)
+        whole = k == 0 and len(rest) >= 4 and words[j][: len(rest) - 1] == rest[:-1]  # 'chunks' ~ 'chunking'
+        return any(
+            (words[j].startswith(rest[:n]) or n == len(rest) and whole) and covers(i, j + 1, k + n)
+            for n in range(len(rest), 0, -1)
+        )
+
+    return bool(parts and words) and any(covers(start, 0, 0) for start in range(len(parts)))
 
 
 def group(keys: list[str], pairs: list[tuple[str, str]]) -> list[list[str]]:

@@ -25,7 +25,7 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
-from qa_engine.aliases import MAIN, NESTED, acronym_pairs, fold, group, singularize, tokenize, words_of
+from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, fold, group, singularize, tokenize, words_of
 from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
@@ -130,7 +130,7 @@ class _Term:
     strong: bool = False  # has such a name in it ("Head-QK trick")
     proper: bool = False  # has a name in it (a capitalized word the corpus does not write in lowercase)
     types: Counter[str] = field(default_factory=Counter)
-    christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence
+    christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence, a code name's words
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
 
     def is_term(self) -> bool:
@@ -477,6 +477,12 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 term.christened = True
                 term.types["PERSON"] += 1
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
+            if code := code_spelling(sentence.text, start, end):  # "Compressed memory ratio (cmem_ratio = 4)"
+                name, setting = code
+                term.defined = True
+                if setting or len(groups) > 1:  # a word a name spells in passing ("num_classes") still has to recur
+                    term.christened = True
+                    term.spellings.add(name)  # an alias: questions name settings
             term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})

@@ -100,3 +100,32 @@ def test_every_entity_is_related_so_communities_hold_it():
     # named only by a heading: related to what the sentence under it names
     rows = graph.relationships[(graph.relationships.source == "Kestrel-QK Trick") | (graph.relationships.target == "Kestrel-QK Trick")]
     assert "In a usual transformer" in rows.description.iloc[0]
+
+
+def test_code_names_spell_the_terms_they_configure():
+    from qa_engine.aliases import code_spelling, spells
+
+    assert spells("cmem_ratio", "compressed memory ratio") and spells("ff_chunks", "feed forward chunking")
+    assert spells("num_landmarks", "landmarks") and not spells("num_landmarks", "number")
+    assert code_spelling("Dropout pass (dropout_p = 0.1).", 8, 12) is None  # one word: by a whole part only
+    assert code_spelling("Number of grommets (num_grommets = 256).", 10, 18) == ("num_grommets", True)
+    text = "The num_rand_wheels setting is used to set the number of random wheels."
+    assert code_spelling(text, text.index("random"), len(text) - 1) == ("num_rand_wheels", False)
+
+
+def test_a_documented_setting_names_a_term_and_gives_its_alias():
+    units = pd.DataFrame({
+        "id": ["c1"], "document_id": ["zorb"],
+        "text": ["Zorbformer is a sparse model for long inputs.\n\n"
+                 "Number of grommets (num_grommets = 256).\n\n"
+                 "Compacted spool ratio, 4 was recommended in the paper (cspool_ratio = 4).\n\n"
+                 "The num_classes argument sets the size of the output for the classes."],
+    })
+
+    graph = extract_graph(units)
+
+    titles = set(graph.entities["title"].str.lower())
+    assert {"grommet", "compacted spool ratio"} <= titles
+    aliases = dict(zip(graph.aliases["alias"], graph.aliases["title"].str.lower()))
+    assert aliases.get("num_grommets") == "grommet" and aliases.get("cspool_ratio") == "compacted spool ratio"
+    assert "class" not in titles  # a word a name spells in passing still has to recur
