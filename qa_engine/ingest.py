@@ -255,11 +255,9 @@ def clean_markdown(text: str, cited: list[Citation] | None = None) -> str:
 
 
 def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
-    """Fenced code as the words it holds (`code_words`) less what the prose already says, or
-    nothing when `cited` is None; BibTeX blocks' entries into `cited`; d2l per-framework tab
-    blocks out: they repeat the other tabs."""
+    """Fenced code as the words it holds (`code_words`), or nothing when `cited` is None; BibTeX
+    blocks' entries into `cited`; d2l per-framework tab blocks out: they repeat the other tabs."""
     kept: list[str] = []
-    comments: set[int] = set()  # positions in `kept` of the code's paragraphs
     seen: set[str] = set()
     end, language, block = None, "", []
     for line in text.split("\n"):
@@ -272,9 +270,7 @@ def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
                 if is_bibtex(code, language):
                     cited.extend(citations(code))
                 else:
-                    for paragraph in code_words(code, language, seen):
-                        comments.add(len(kept) + 1)
-                        kept.extend(("", paragraph, ""))
+                    kept.extend(line for paragraph in code_words(code, language, seen) for line in ("", paragraph, ""))
             end = None
         elif fence := _FENCE.match(line):
             end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
@@ -284,17 +280,7 @@ def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
             end = _TAB_END
         else:
             kept.append(line)
-    prose = [_words(s) for s in re.split(r"(?<=[.!?])\s+", " ".join(l for i, l in enumerate(kept) if i not in comments))]
-    return "\n".join(line for i, line in enumerate(kept) if i not in comments or not _restates(_words(line), prose))
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-def _restates(words: set[str], sentences: list[set[str]]) -> bool:
-    """A comment saying what a sentence of the document's prose says (d2l's code restates its text)."""
-    return any(len(words & s) > 0.6 * min(len(words), len(s)) for s in sentences if s)
+    return "\n".join(kept)
 
 
 def _cited_authors(keys: str) -> str:

@@ -106,21 +106,3 @@ def test_slash_comments_in_c_like_languages():
     cuda = "int n = 4; // threads per warp in this kernel\n# not a comment here"
 
     assert code_words(cuda, "cuda", set()) == ["Threads per warp in this kernel."]
-
-
-def test_a_comment_restating_the_prose_is_left_out():
-    from qa_engine.ingest import clean_markdown
-
-    page = (
-        "The embedding values are multiplied by the square root of the embedding dimension before they are summed.\n\n"
-        "```python\n"
-        "# the embedding values are multiplied by the square root of the embedding dimension\n"
-        "X = self.embedding(X) * math.sqrt(self.num_hiddens)\n"
-        "# decoder self-attention weights are kept for plotting\n"
-        "```\n"
-    )
-
-    text = clean_markdown(page)
-
-    assert text.count("square root") == 1
-    assert "Decoder self-attention weights are kept for plotting." in text
