@@ -270,7 +270,7 @@ def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
                 if is_bibtex(code, language):
                     cited.extend(citations(code))
                 else:
-                    kept.extend(line for paragraph in code_words(code, language, seen) for line in ("", paragraph, ""))
+                    kept.extend(part for paragraph in code_words(code, language, seen) for part in ("", paragraph, ""))
             end = None
         elif fence := _FENCE.match(line):
             end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
