@@ -39,6 +39,7 @@ DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
 _WORD = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[\w-]+")
+_STATEMENT_END = re.compile(r"(?<=[.!?])\s+")
 _NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
 _FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
@@ -106,7 +107,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         for clause in question.parts:
             answer = _clause_answer(clause, sentences, [c for _, c, _ in chosen])
             text = _quote(graph, answer.text, WINDOW_FIRST if not chosen else WINDOW, passages) if answer else ""
-            if answer is not None and not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
+            if answer is not None and not any(_repeats(text, c) for _, _, c in chosen):
                 chosen.append(("", answer, text))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
@@ -121,7 +122,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         pool.remove(sentence)
         window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
         text = _quote(graph, sentence.text, window, passages)
-        if not any(_overlap(text, c) > 0.5 for _, _, c in chosen):
+        if not any(_repeats(text, c) for _, _, c in chosen):
             chosen.append(("", sentence, text))
     return chosen
 
@@ -171,7 +172,8 @@ def _part(graph: Graph, question: Question, term: Term, asked: Question, sentenc
     homes = graph.homes(term)
     about = [s for s in sentences if _about(graph, s, term, homes) and all(s is not t for t in taken)]
     alone = [s for s in about if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    return _answering(asked, alone or about, 0.0)
+    rest = asked.without(_WORDS.findall(term.label))  # all of them name the term: which says most of the rest?
+    return _answering(rest if rest.weights.sum() else asked, alone or about, 0.0)
 
 
 def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
@@ -258,9 +260,19 @@ def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
     return _join(before, quoted) if before else quoted
 
 
-def _overlap(a: str, b: str) -> float:
+def _repeats(a: str, b: str) -> bool:
+    """Quote `a` says what `b` already does: mostly the same words, and a sentence of both or
+    the same names. "Ofir Press is an author of X" and "Mike Lewis is an author of X" are two facts."""
     wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
-    return len(wa & wb) / max(1, min(len(wa), len(wb)))
+    if len(wa & wb) <= 0.5 * max(1, min(len(wa), len(wb))):
+        return False
+    statements_a, statements_b = _STATEMENT_END.split(a), _STATEMENT_END.split(b)
+    return bool(set(statements_a) & set(statements_b)) or _inner_names(statements_a) == _inner_names(statements_b)
+
+
+def _inner_names(statements: list[str]) -> set[str]:
+    """Names inside sentences: a sentence's first word is capitalized whatever it is."""
+    return {n for s in statements for n in _NAME.findall(s.partition(" ")[2])}
 
 
 def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData, quoted: str) -> Citations:

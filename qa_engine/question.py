@@ -20,7 +20,7 @@ import numpy as np
 from qa_engine import embeddings
 from qa_engine.embeddings import TokenEncoding
 
-KINDS = ("compare", "number", "who", "why", "definition", "list", "how", "yes/no", "other")
+KINDS = ("compare", "number", "who", "why", "use", "condition", "place", "definition", "list", "how", "yes/no", "other")
 STOPWORDS = frozenset(
     "a an the of to in on for and or is are was were be been by with as at from that this these those what which who whom "
     "whose why how when where does do did can could should would will it its into about than then there their them they "
@@ -33,12 +33,16 @@ _TOKEN = re.compile(r"[\w][\w'-]*|,")
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
 _RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
     ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
-    ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b")),
+    ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when (?:was|were|did|had)|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b"
+                         r"|^what (?:is|are|was|were) the (?:maximum|minimum|average|total|typical|largest|smallest)\b")),
     ("who", re.compile(r"^(?:who|whom|whose)\b|\bby whom\b")),
     ("why", re.compile(r"\bwhy\b|\bwhat (?:is|are) the (?:purpose|reason|motivation|point)s? (?:of|for|behind)\b|\bfor what (?:purpose|reason)\b")),
+    ("use", re.compile(r"^what (?:is|are|was|were) .+ (?:used|good|useful|suited) for\b")),  # a purpose, answered by a use
+    ("condition", re.compile(rf"^when {_AUXILIARY}\b")),  # present tense: "when is X used?" asks when, not what date
+    ("place", re.compile(r"^where\b|\bat what (?:point|stage|step)\b")),
     ("list", re.compile(
         r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
-        r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b"
+        r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b|^what(?:'s| is| are) inside\b"
     )),
     ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
     ("how", re.compile(r"^how\b|\bin what way\b")),
@@ -61,10 +65,24 @@ _SATISFIES = {
     "how": re.compile(r"\bby (?:\w+ )?\w+ing\b|\b(?:using|via|instead of|rather than|in place of)\b", re.IGNORECASE),
     "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
     "who": re.compile(r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"),
-    "list": re.compile(r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"),  # "A, B(,) and C"
+    # "A, B(,) and C", or what a whole is made of: "X has two sublayers", "X consists of ..."
+    "list": re.compile(
+        r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"
+        r"|\b(?:consists? of|(?:is |are )?composed of|comprises?|contains?|(?:is |are )?made (?:up )?of|(?:has|have) (?:two|three|four|five|six|\d+))\b"
+    ),
+    "use": re.compile(
+        r"\b(?:used (?:for|to|in)|(?:best |well )?suited (?:for|to)|(?:good|useful|ideal|perfect|designed) for|for tasks|excels? at|applied to|such as)\b",
+        re.IGNORECASE,
+    ),
+    "condition": re.compile(r"\b(?:when|whenever|if|unless|in case)\b", re.IGNORECASE),
+    "place": re.compile(r"\b(?:after|before|prior to|inside|within|between|on top of|at the (?:start|end|bottom|top|beginning))\b", re.IGNORECASE),
 }
+_DATE = re.compile(r"\s*(?:when (?:was|were|did|had)|in (?:what|which) year|what year)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
-_DEFINES = r"(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
+_DEFINES = (
+    r"(?:(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
+    r"|(?:\s+\w+){1,2}\s+(?:is|are) (?:given|defined|computed|calculated|written) (?:by|as)\b)"  # "the X scoring function is given by"
+)
 _NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
 # between conjuncts of a coordination: "A, B and C", "A or B", "A vs. B", "A differs from B", "A rather than B"
 _JOIN_WORDS = frozenset("or vs versus rather instead than".split())
@@ -130,7 +148,7 @@ class Question:
         count = _COUNT.search(self.text) if self.kind == "list" else None
         if count and re.search(rf"\b{count.group(1)}\b", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
-        rule = _SATISFIES.get("date" if re.match(r"\s*(?:when|in (?:what|which) year|what year)\b", self.text, re.IGNORECASE) else self.kind)
+        rule = _SATISFIES.get("date" if _DATE.match(self.text) else self.kind)
         return rule is not None and rule.search(sentence) is not None
 
 
@@ -177,7 +195,7 @@ class Reader:
         main = _SUBORDINATE.sub("", text)  # "... when the query and key lengths differ?" compares nothing
         kind = question_kind(main)
         terms = compared_terms(main, mentions)
-        if terms and kind in ("how", "other", "definition"):  # "How do A and B each ...": one part per term
+        if terms and kind in ("how", "other", "definition", "use", "condition", "place"):  # "How do A and B each ...": one part per term
             kind = "compare"
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
             kind = question_kind(text, skip="compare")
@@ -254,14 +272,15 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
     last = words[-1]
     for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
         joined = " ".join(w for w, _, _ in tokens[best[k][-1] + 1 : best[k + 1][0]]).lower()
-        if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2:
+        named = any(m.start == spans[k][0] and m.end == spans[k][1] for m in mentions)  # "ALiBi and rotary embeddings"
+        if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2 or named:
             break
         words[k] = words[k] + last[1:]
     normalized = [[_normal(p) for w in ws for p in _name_words(w)] for ws in words]  # as `word_set` reads passages
     terms = []
+    shared = set.intersection(*map(set, normalized))  # "encoder-only, decoder-only and encoder-decoder models"
     for k, ws in enumerate(normalized):
-        others = {w for j, o in enumerate(normalized) if j != k for w in o}
-        distinct = tuple(w for w in ws if w not in others) or tuple(ws)
+        distinct = tuple(w for w in ws if w not in shared) or tuple(ws)
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         label = " ".join(words[k])
         asked = " ".join(f"{text[: spans[0][0]]}{label}{text[spans[-1][1] :]}".split())
@@ -276,9 +295,17 @@ def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[in
 
 
 def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> list[int]:
-    """A conjunct ends where the last entity name in it ends: "Routing Transformer choose" -> "Routing Transformer"."""
-    ends = [m.end for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]]
-    return [i for i in run if tokens[i][1] < max(ends)] if ends else run
+    """A conjunct ends where its first entity name ends, or the names right after it: "Routing
+    Transformer choose" -> "Routing Transformer"; "Swin Transformer keep attention" -> "Swin Transformer"."""
+    inside = sorted((m for m in mentions if tokens[run[0]][1] <= m.start and m.end <= tokens[run[-1]][2]), key=lambda m: m.start)
+    if not inside:
+        return run
+    end = inside[0].end
+    for m in inside[1:]:
+        if m.start > end + 1:  # a word between: the name is over
+            break
+        end = max(end, m.end)
+    return [i for i in run if tokens[i][1] < end]
 
 
 class EntityLinker:
@@ -328,7 +355,7 @@ def _forms(word: str) -> set[str]:
     unknown only when no inflection of it occurs ("scores" is known where "scoring" is)."""
     lowered = word.lower()
     forms = {lowered, lowered.replace("-", "")}
-    return forms | {re.sub(r"(?<=\w{3})(?:ing|ed|es|s|e)$", "", f) for f in forms}
+    return forms | {re.sub(r"(?<=\w{3})(?:ations?|ing|ed|es|s|e)$", "", f) for f in forms}  # "configured": "configuration"
 
 
 def _phrase_pattern(phrase: str) -> str:

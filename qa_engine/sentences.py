@@ -16,6 +16,11 @@ _DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
     r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall|Let's|Note that|Hint)\b)"
 )
+# A README's words to its reader, not about the subject: requests, pointers and to-do checklists
+_TO_THE_READER = re.compile(
+    r"^(?:Please|Click|Visit|Download|Install|See|Check out|Go to)\b|\bplease (?:cite|see|refer|check|read|visit|contact|open|use|note)\b"
+    r"|\b(?:go|click) here\b|(?:^|\s)-?\s*\[[ xX]\]\s",
+)
 
 
 def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
@@ -70,13 +75,19 @@ def normalize(sentence: str) -> str:
 
 
 def is_claim(sentence: str) -> bool:
-    """A statement, not an exercise, a question, a fragment cut mid-sentence or mid-formula,
-    struck-out text, nor a lead-in ("... as follows:") whose code or table the corpus text no longer has."""
+    """A statement, not an exercise, a question, a request to the reader, a fragment cut
+    mid-sentence or mid-formula, struck-out text, nor a lead-in ("... as follows:") whose code or table the corpus text no longer has."""
     dollars = sentence.replace("\\$", "")
     display = dollars.count("$$")
     unbalanced_math = display % 2 == 1 or (dollars.count("$") - 2 * display) % 2 == 1
     struck = "~~" in sentence  # markdown strike-through: text its writer withdrew
-    return not sentence.endswith(("?", ":")) and not _NOT_A_CLAIM.match(sentence) and not unbalanced_math and not struck
+    return (
+        not sentence.endswith(("?", ":"))
+        and not _NOT_A_CLAIM.match(sentence)
+        and not _TO_THE_READER.search(sentence)
+        and not unbalanced_math
+        and not struck
+    )
 
 
 def successors(texts: list[str]) -> dict[str, str]:

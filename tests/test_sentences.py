@@ -37,6 +37,14 @@ def test_exercises_questions_fragments_and_cut_formulas_are_not_claims():
     assert not is_claim("Hint: we will later see that this is closely related to dot product attention.")
 
 
+def test_words_to_the_reader_are_not_claims():
+    assert not is_claim("If you use Zorbformer in your research, please cite the Zorbformer paper.")
+    assert not is_claim("For more information or to download the model, go here.")
+    assert not is_claim("- [ ] write the decoder - [x] write the encoder - [ ] train it on enwik8")
+    assert not is_claim("Please open an issue if the zorb does not spin.")
+    assert is_claim("Zorbformer uses a [CLS] token and sliding window attention of width 512.")
+
+
 DERIVATION = """In math, we calculate the dot product attention as follows:
 
 $$\\text{Attention}(Q,K,V)=\\text{softmax}(QK^T/\\sqrt{d_k})V$$
