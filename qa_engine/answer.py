@@ -267,7 +267,8 @@ def _repeats(a: str, b: str) -> bool:
     if len(wa & wb) <= 0.5 * max(1, min(len(wa), len(wb))):
         return False
     statements_a, statements_b = _STATEMENT_END.split(a), _STATEMENT_END.split(b)
-    return bool(set(statements_a) & set(statements_b)) or _inner_names(statements_a) == _inner_names(statements_b)
+    shared = any(x in b for x in statements_a) or any(x in a for x in statements_b)
+    return shared or _inner_names(statements_a) == _inner_names(statements_b)
 
 
 def _inner_names(statements: list[str]) -> set[str]:

@@ -228,6 +228,7 @@ _MD_LINE_RULES: _Rules = [
 
 # Inline, on prose only: never inside $math$ or `code`.
 _MD_INLINE_RULES: _Rules = [
+    (re.compile(r"(?<=\S)\\[ \t]*\n"), "\n\n"),  # a line ending in a backslash (a hard break) ends there: author lists
     (re.compile(r"\[\[[\w.-]+\]\]"), ""),  # hf-course heading anchors
     (re.compile(r"<img\b[^<>]*?\balt=\"([^\"]*)\"[^<>]*>", re.I), r"\1"),
     (re.compile(r"</?[A-Za-z][\w.:-]*(?:\s[^<>]*)?/?>"), ""),  # HTML / JSX tags, inner text stays

@@ -64,7 +64,10 @@ _SATISFIES = {
     # manner: "by adding ...", "using ...", "instead of ...": what answers "how does X do Y"
     "how": re.compile(r"\bby (?:\w+ )?\w+ing\b|\b(?:using|via|instead of|rather than|in place of)\b", re.IGNORECASE),
     "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
-    "who": re.compile(r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"),
+    "who": re.compile(
+        r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"
+        r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
+    ),
     # "A, B(,) and C", or what a whole is made of: "X has two sublayers", "X consists of ..."
     "list": re.compile(
         r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"
@@ -260,8 +263,13 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
             runs.append([i])
     best: list[list[int]] = []
     chain: list[list[int]] = []
+    closed = False  # "A and B" is complete: ", the two X" after it is an apposition, not a third term
     for run in runs:
-        chain = [*chain, run] if chain and _JOINS.match(_between(tokens, chain[-1], run)) else [run]
+        joint = _between(tokens, chain[-1], run) if chain else ""
+        if chain and _JOINS.match(joint) and not (closed and joint == ","):
+            chain, closed = [*chain, run], closed or joint != ","
+        else:
+            chain, closed = [run], False
         if len(chain) > len(best):
             best = chain
     if len(best) < 2 or len(best) == 2 and _between(tokens, best[0], best[1]) == ",":  # "..., right?" joins nothing

@@ -41,6 +41,7 @@ def test_parallel_facts_about_different_names_are_not_repeats():
     fact = "is an author of the paper Zorbs Roll, which presents the zorb."
     assert not _repeats(f"Ofir Press {fact}", f"Mike Lewis {fact}")
     assert _repeats(f"Ofir Press {fact}", f"Ofir Press {fact} It was written in 2021.")  # a sentence of both
+    assert _repeats(f"(Zorbs are Big.) Ofir Press {fact}", f"Ofir Press {fact}")
     assert _repeats("The zorb rolls down the hill fast.", "In particular, the zorb rolls down the hill fast today.")
 
 

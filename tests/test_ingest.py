@@ -162,6 +162,11 @@ def test_clean_markdown_tidies_whitespace():
     assert clean_markdown("# Title   \r\n\r\n\r\n\r\nBody line.  \r\n") == "Title\n\nBody line."
 
 
+def test_a_hard_line_break_ends_its_line_outside_math():
+    text = "> **Zorbs: Rolling Fast**\\\n> Ada Lovelace*, Alan Turing*\\\n> Paper: here\n\nCost $a \\\\ b$ stays."
+    assert clean_markdown(text) == "Zorbs: Rolling Fast\n\nAda Lovelace*, Alan Turing*\n\nPaper: here\n\nCost $a \\\\ b$ stays."
+
+
 # ---------------------------------------------------------------- PDF and LaTeX
 
 

@@ -68,6 +68,12 @@ def test_a_conjunct_is_the_name_not_the_verb_after_it():
     assert [t.label for t in compared_terms(text, linker.mentions(text))] == ["Reformer", "Routing Transformer"]
 
 
+def test_an_apposition_after_a_coordination_is_no_third_term():
+    terms = compared_terms("What kind of zorbs are Quiffles and Blargs, the two spinning ones?", [])
+    assert [t.label for t in terms] == ["Quiffles", "Blargs"]
+    assert len(compared_terms("How do Zorbs, Quiffles and Blargs each spin?", [])) == 3
+
+
 def test_a_name_takes_no_elided_head():
     text = "How do ALiBi and rotary embeddings differ?"
     linker = EntityLinker(["ALIBI", "ROTARY EMBEDDING"])
@@ -90,6 +96,8 @@ def test_forms_that_answer_a_use_a_condition_a_composition_and_a_formula():
     assert date.satisfied_by("Zorbs were made in 1994.") and not date.satisfied_by("When the hill is steep, zorbs roll.")
     inside = Question("What is inside a zorb?", encoding, np.zeros(0), kind="list")
     assert inside.satisfied_by("Each zorb has two chambers.") and inside.satisfied_by("A zorb consists of a ball in a ball.")
+    who = Question("Who wrote the zorb paper?", encoding, np.zeros(0), kind="who")
+    assert who.satisfied_by("Ada Lovelace*, Alan Turing* wrote it.") and not who.satisfied_by("Zorbs roll, fast and far.")
     where = Question("Where are quiffles applied?", encoding, np.zeros(0), kind="place")
     assert where.satisfied_by("Quiffles are applied after the split, before the spin.") and not where.satisfied_by("Quiffles spin.")
     define = Question("What is zorb scoring?", encoding, np.zeros(0), kind="definition", subject="zorb scoring")
