@@ -19,6 +19,7 @@ def add_authors(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """entities and relationships (graphrag's extract_graph shape) with the papers' authors added."""
     unit_text = dict(zip(text_units["id"], text_units["text"], strict=True))
+    known = {str(t).lower(): str(t) for t in entities["title"]}  # a person the text already names keeps that entity
     people: dict[str, dict] = {}
     links: list[dict] = []
     for title, raw, unit_ids in zip(documents["title"], documents["raw_data"], documents["text_unit_ids"], strict=True):
@@ -29,22 +30,30 @@ def add_authors(
         front = f"{title} {raw.get('abstract') or ''}".lower()
         contributions = _contributions(entities, set(units), front)
         presents = f", which presents {', '.join(contributions)}" if contributions else ""
-        for name in authors:
-            named_in = [u for u in units if name in unit_text.get(u, "")] or units[:1]
+        for author in authors:
+            named_in = [u for u in units if author in unit_text.get(u, "")] or units[:1]
+            name = known.get(author.lower(), author)
             person = people.setdefault(name, {"title": name, "type": "PERSON", "description": [], "text_unit_ids": []})
-            person["description"].append(f'{name} is an author of the paper "{title}"{presents}.')
+            person["description"].append(f'{author} is an author of the paper "{title}"{presents}.')
             person["text_unit_ids"] += [u for u in named_in if u not in person["text_unit_ids"]]
             links += [
                 {"source": name, "target": contribution, "weight": 1.0, "text_unit_ids": units[:1],
-                 "description": f'{name} is an author of "{title}", whose title and abstract present {contribution}.'}
+                 "description": f'{author} is an author of "{title}", whose title and abstract present {contribution}.'}
                 for contribution in contributions
             ]
     if not people:
         return entities, relationships
-    known = set(entities["title"].str.lower())
+    entities = entities.copy()
+    rows = {t: i for i, t in zip(entities.index, entities["title"], strict=True)}
+    for name, person in people.items():
+        if name in rows:  # named in the text too: its authorship joins what the text says of it
+            i = rows[name]
+            entities.at[i, "description"] = f"{entities.at[i, 'description']} {' '.join(person['description'])}".strip()
+            entities.at[i, "text_unit_ids"] = list(dict.fromkeys([*entities.at[i, "text_unit_ids"], *person["text_unit_ids"]]))
+            entities.at[i, "frequency"] = len(entities.at[i, "text_unit_ids"])
+            entities.at[i, "type"] = "PERSON"  # an author is a person, whatever the text's wording suggested
     added = pd.DataFrame(
-        [{**p, "description": " ".join(p["description"]), "frequency": len(p["text_unit_ids"])}
-         for p in people.values() if p["title"].lower() not in known]
+        [{**p, "description": " ".join(p["description"]), "frequency": len(p["text_unit_ids"])} for n, p in people.items() if n not in rows]
     )
     return pd.concat([entities, added], ignore_index=True), pd.concat([relationships, pd.DataFrame(links)], ignore_index=True)
 

@@ -83,7 +83,9 @@ _SATISFIES = {
 _DATE = re.compile(r"\s*(?:when (?:was|were|did|had)|in (?:what|which) year|what year)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
 _DEFINES = (
-    r"(?:(?:\s*\([^)]*\))?,?\s+(?:is|are|was|were|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
+    # "X is a/the ...", not "X is implemented below": the copula with what names a kind
+    r"(?:(?:\s*\([^)]*\))?,?\s+(?:(?:is|are|was|were)\s+(?:an?|the|one|called|known|defined|given|essentially|simply|basically)"
+    r"|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
     r"|(?:\s+\w+){1,2}\s+(?:is|are) (?:given|defined|computed|calculated|written) (?:by|as)\b)"  # "the X scoring function is given by"
 )
 _NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"

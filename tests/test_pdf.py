@@ -12,6 +12,7 @@ import pytest
 from pdf_papers import APPENDIX, THANKS, gated_attention_paper
 from reportlab.pdfgen import canvas
 
+from qa_engine.authors import add_authors
 from qa_engine.ingest import ingest_corpus, read_document
 from qa_engine.pdf import read_pdf, text_unit_pages
 
@@ -251,6 +252,20 @@ def test_authors_are_people_linked_to_the_contributions(pdf_engine):
     assert targets <= set(entities["title"])
     answer = pdf_engine.ask("Who proposed gated attention?")
     assert not answer.abstained and re.search(r"Lindqvist|Okoye|Zhao", answer.text, re.I), answer.text
+
+
+def test_an_author_the_text_already_names_keeps_one_entity_with_both_papers():
+    entities = pd.DataFrame([
+        {"title": "ADA LOVELACE", "type": "CONCEPT", "description": "Ada Lovelace wrote Zorbs.", "text_unit_ids": ["u1"], "frequency": 1},
+        {"title": "QUIFFLE", "type": "MODEL", "description": "A quiffle spins.", "text_unit_ids": ["u2"], "frequency": 1},
+    ])
+    documents = pd.DataFrame([{"title": "Quiffle", "raw_data": {"authors": ["Alan Turing", "Ada Lovelace"]}, "text_unit_ids": ["u2"]}])
+    units = pd.DataFrame([{"id": "u1", "text": "Ada Lovelace"}, {"id": "u2", "text": "Quiffle. Alan Turing, Ada Lovelace"}])
+    people, links = add_authors(entities, pd.DataFrame(columns=["source", "target"]), documents, units)
+    ada = people[people["title"].str.lower() == "ada lovelace"]
+    assert len(ada) == 1 and ada["type"].iat[0] == "PERSON" and ada["text_unit_ids"].iat[0] == ["u1", "u2"]
+    assert "Zorbs" in ada["description"].iat[0] and "author of the paper \"Quiffle\"" in ada["description"].iat[0]
+    assert {("ADA LOVELACE", "QUIFFLE"), ("Alan Turing", "QUIFFLE")} <= set(zip(links["source"], links["target"]))
 
 
 def _settings_file(engine) -> Path:
