@@ -114,6 +114,31 @@ def grow(target: Path, factor: float, base: Path = ROOT / "corpus") -> dict:
     return {"factor": factor, "chars": chars, "base_chars": base_chars, "added_files": files}
 
 
+def prose_tokens(corpus: Path) -> tuple[int, int]:
+    """Characters and tokens (the chunker's cl100k_base) of what ingest reads from `corpus`:
+    the measure of size the pipeline sees, code and markup left out."""
+    sys.path.insert(0, str(ROOT))
+    import tiktoken  # after qa_engine: its offline cache
+
+    from qa_engine.ingest import ingest_corpus
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    texts = [d.text for d in ingest_corpus(corpus).documents]
+    return sum(map(len, texts)), sum(len(encoding.encode(t, disallowed_special=())) for t in texts)
+
+
 if __name__ == "__main__":
-    total = sum(len(t) for _, t in documents())
-    print(f"distinct text available: {total} characters ({total / corpus_chars(ROOT / 'corpus'):.1f}x the shipped corpus)")
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Distinct text available; with --count, the size of each grown corpus.")
+    parser.add_argument("--count", type=float, nargs="*", metavar="FACTOR", help="e.g. --count 1 2 4 8")
+    args = parser.parse_args()
+    if not args.count:
+        total = sum(len(t) for _, t in documents())
+        print(f"distinct text available: {total} characters ({total / corpus_chars(ROOT / 'corpus'):.1f}x the shipped corpus)")
+    for factor in args.count or ():
+        with tempfile.TemporaryDirectory() as folder:
+            grown = grow(Path(folder) / "corpus", factor)
+            prose, tokens = prose_tokens(Path(folder) / "corpus")
+            print(f"x{factor:g}: {grown['chars']} file characters, {prose} prose characters, {tokens} tokens", flush=True)
