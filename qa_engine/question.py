@@ -74,7 +74,7 @@ _SATISFIES = {
         r"|\b(?:consists? of|(?:is |are )?composed of|comprises?|contains?|(?:is |are )?made (?:up )?of|(?:has|have) (?:two|three|four|five|six|\d+))\b"
     ),
     "use": re.compile(
-        r"\b(?:used (?:for|to|in)|(?:best |well )?suited (?:for|to)|(?:good|useful|ideal|perfect|designed) for|for tasks|excels? at|applied to|such as)\b",
+        r"\b(?:used (?:for|to|in)|(?:best |well )?suited (?:for|to)|(?:good|useful|ideal|perfect) for|designed (?:for|to)|for tasks|excels? at|applied to|such as)\b",
         re.IGNORECASE,
     ),
     "condition": re.compile(r"\b(?:when|whenever|if|unless|in case)\b", re.IGNORECASE),
@@ -282,7 +282,8 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
     last = words[-1]
     for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
         joined = " ".join(w for w, _, _ in tokens[best[k][-1] + 1 : best[k + 1][0]]).lower()
-        named = any(m.start == spans[k][0] and m.end == spans[k][1] for m in mentions)  # "ALiBi and rotary embeddings"
+        # a proper name is whole: "ALiBi and rotary embeddings", but "encoder-only and decoder-only models"
+        named = not words[k][0].islower() and any(m.start == spans[k][0] and m.end == spans[k][1] for m in mentions)
         if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2 or named:
             break
         words[k] = words[k] + last[1:]
