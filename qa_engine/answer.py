@@ -172,8 +172,7 @@ def _part(graph: Graph, question: Question, term: Term, asked: Question, sentenc
     homes = graph.homes(term)
     about = [s for s in sentences if _about(graph, s, term, homes) and all(s is not t for t in taken)]
     alone = [s for s in about if not any(_names_term(graph, s.text, o) for o in question.terms if o is not term)]
-    rest = asked.without(_WORDS.findall(term.label))  # all of them name the term: which says most of the rest?
-    return _answering(rest if rest.weights.sum() else asked, alone or about, 0.0)
+    return _answering(asked, alone or about, 0.0)
 
 
 def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
