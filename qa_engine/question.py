@@ -295,8 +295,14 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         label = " ".join(words[k])
         asked = " ".join(f"{text[: spans[0][0]]}{label}{text[spans[-1][1] :]}".split())
+        _, colon, question = text[spans[-1][1] :].partition(":")
+        if colon and _EACH.search(question):  # "A and B both do X: what does each use?" asks "what does A use?"
+            asked = " ".join(_EACH.sub(label, question).split())
         terms.append(Term(label, distinct, inside, asked))
     return tuple(terms)
+
+
+_EACH = re.compile(r"\b(?:each(?: one)?|each of them|both of them|they)\b", re.IGNORECASE)
 
 
 def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[int]) -> str:

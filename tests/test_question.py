@@ -112,6 +112,11 @@ def test_a_compared_term_is_asked_the_question_alone():
     assert (zorbs.asked, quiffles.asked) == ("How do zorbs differ in speed?", "How do quiffles differ in speed?")
 
 
+def test_after_a_premise_each_stands_for_each_term():
+    zorbs, quiffles = compared_terms("Zorbs and quiffles both roll: what shape does each have?", [])
+    assert (zorbs.asked, quiffles.asked) == ("what shape does Zorbs have?", "what shape does quiffles have?")
+
+
 def test_a_coordination_of_questions_is_split_into_its_clauses():
     assert clauses("What is a zorb and how does it spin?") == ["What is a zorb?", "how does zorb spin?"]
     assert clauses("What are zorbs, and why do they spin?") == ["What are zorbs?", "why do zorbs spin?"]
