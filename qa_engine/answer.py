@@ -22,7 +22,7 @@ import numpy as np
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.question import STOPWORDS, Question, Term, sentence_match, word_set
+from qa_engine.question import FORM_WITHIN, STOPWORDS, Question, Term, sentence_match, word_set
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph
 from qa_engine.sentences import is_claim, normalize, sentence_spans
@@ -32,7 +32,6 @@ from qa_engine.sentences import is_claim, normalize, sentence_spans
 ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
-FIRST_WITHIN = 0.9  # a sentence with the form of an answer goes first if it scores at least this fraction of the best
 STRICT_FORMS = ("number", "who", "list", "definition")  # kinds only a sentence of that form answers: any relevant one goes first
 _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
@@ -110,7 +109,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
             if answer is not None and not any(_repeats(text, c) for _, _, c in chosen):
                 chosen.append(("", answer, text))
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
-    floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FIRST_WITHIN * sentences[0].score
+    floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FORM_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
     first = next(near, None) if not chosen else None
     if first is not None:
@@ -185,7 +184,7 @@ def _answering(asked: Question, sentences: list[_Sentence], threshold: float) ->
     scored = sorted(((sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences), key=lambda pair: -pair[0])
     if not scored or scored[0][0] < threshold:
         return None
-    floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FIRST_WITHIN * scored[0][0]
+    floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FORM_WITHIN * scored[0][0]
     return next((s for score, s in scored if score >= floor and asked.satisfied_by(s.text)), scored[0][1])
 
 

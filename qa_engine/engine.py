@@ -24,7 +24,7 @@ from qa_engine.index_store import REBUILD, IndexData, load_index
 from qa_engine.rerank import make_reranker
 from qa_engine.results import Answer
 from qa_engine.question import Question, Reader
-from qa_engine.search import Graph, cover_terms, graph_search, local_search
+from qa_engine.search import Graph, cover_terms, graph_search, local_search, prefer_answer_forms
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # NUL, ESC (terminal escapes), DEL, C1
@@ -74,7 +74,7 @@ class QAEngine:
         candidates = self.search(self.index, self.graph, known, qa.top_k_entities, qa.top_k_text_units)
         retrieved = time.perf_counter()
         scores = self.reranker.scores(self.index, self.graph, known, candidates) if candidates else np.zeros(0)
-        scores = cover_terms(self.graph, query, candidates, scores)
+        scores = cover_terms(self.graph, query, candidates, prefer_answer_forms(self.graph, query, candidates, scores))
         packed = pack(self.index, candidates, scores, qa.max_context_tokens)
         reranked = time.perf_counter()
         evidence = [p.evidence for p in packed]

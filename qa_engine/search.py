@@ -23,7 +23,7 @@ import pandas as pd
 from rank_bm25 import BM25Okapi
 
 from qa_engine.index_store import IndexData
-from qa_engine.question import Question, Term, word_set
+from qa_engine.question import FORM_WITHIN, Question, Term, word_set
 from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
@@ -49,7 +49,6 @@ class Candidate:
     row: int
     similarity: float  # cosine of the question and the record's pooled vector
     bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
-    clause: int = -1  # the clause of the question (in `Question.parts`) whose own ranking found it, if any
 
 
 class Graph:
@@ -204,19 +203,15 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
     for term, part in question.asked_of_terms():  # each ranked for its own question
         units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
-    found_for: dict[int, int] = {}  # "What is A and when is it used?": each clause brings its own best passages
-    for k, clause in enumerate(() if question.terms else question.parts):
+    for clause in () if question.terms else question.parts:  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
-        for u in reciprocal_rank_fusion([own, graph.bm25_ranking(clause.text, k_text_units)])[:TERM_UNITS]:
-            found_for.setdefault(u, k)
-            units.append(u)
+        units += reciprocal_rank_fusion([own, graph.bm25_ranking(clause.text, k_text_units)])[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
     # a second hop starts from what the question names, not from entities its words happen to be near
     bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]])) if question.entities else set()
     listed = {c.row for c in candidates if c.kind == "text_units"}
     candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
-    candidates = [replace(c, clause=found_for[c.row]) if c.kind == "text_units" and c.row in found_for else c for c in candidates]
     return [replace(c, bridge=True) if c.kind == "text_units" and c.row in bridges else c for c in candidates]
 
 
@@ -237,10 +232,9 @@ def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -
 
 
 def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
-    """Lift the best-scored passage naming each compared term (of its home documents first), or
-    found for each clause, to the top of the text units: a compare answer needs evidence on
-    every side, a question of two clauses on both, whatever the reranker prefers. The
-    best-scored bridge is kept among the first BRIDGE_KEEP."""
+    """Lift the best-scored passage naming each compared term (of its home documents first) to
+    the top of the text units: a compare answer needs evidence on every side, whatever the
+    reranker prefers. The best-scored bridge is kept among the first BRIDGE_KEEP."""
     scores = np.asarray(scores, dtype=np.float32).copy()
     units = [i for i, c in enumerate(candidates) if c.kind == "text_units"]
     if not units:
@@ -259,11 +253,17 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
         if naming:
             best = max(naming, key=lambda i: scores[i])
             top = scores[best] = max(top, float(scores[best])) + 1e-3
-    for k in reversed(range(0 if question.terms else len(question.parts))):
-        found = [i for i in units if candidates[i].clause == k]
-        if found:
-            best = max(found, key=lambda i: scores[i])
-            top = scores[best] = max(top, float(scores[best])) + 1e-3
+    return scores
+
+
+def prefer_answer_forms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
+    """A passage holding a sentence with the form of an answer (a name for "who", a quantity for
+    "how many": `Question.satisfied_by`) scores 1/FORM_WITHIN of its score, as the answerer
+    puts such a sentence first: classic QA's answer-type match, at the passage level."""
+    scores = np.asarray(scores, dtype=np.float32).copy()
+    for i, c in enumerate(candidates):
+        if c.kind == "text_units" and any(question.satisfied_by(s) for _, _, s in graph.unit_sentences[c.row]):
+            scores[i] /= FORM_WITHIN
     return scores
 
 

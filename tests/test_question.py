@@ -13,7 +13,7 @@ import pytest
 from qa_engine import QAEngine
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
-from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, graph_search, local_search
+from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, graph_search, local_search, prefer_answer_forms
 
 # Content words of these are invented: only the grammar can type them.
 CASES = [
@@ -115,6 +115,16 @@ def test_a_compared_term_is_asked_the_question_alone():
 def test_after_a_premise_each_stands_for_each_term():
     zorbs, quiffles = compared_terms("Zorbs and quiffles both roll: what shape does each have?", [])
     assert (zorbs.asked, quiffles.asked) == ("what shape does Zorbs have?", "what shape does quiffles have?")
+
+
+def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    question = Question("Who invented the zorb?", encoding, np.zeros(0), kind="who")
+    graph = type("G", (), {"unit_sentences": [[(0, 9, "Zorbs roll down hills fast.")], [(0, 9, "Zorbs were invented by Ada Lovelace.")]]})()
+    candidates = [Candidate("text_units", 0, 0.0), Candidate("text_units", 1, 0.0), Candidate("entities", 0, 0.0)]
+    scores = prefer_answer_forms(graph, question, candidates, np.asarray([0.60, 0.55, 0.70]))
+    assert scores[1] > scores[0] and scores[2] == np.float32(0.70)  # within FORM_WITHIN it goes first; entities as scored
+    assert prefer_answer_forms(graph, question, candidates, np.asarray([0.70, 0.55, 0.0]))[0] > scores[1]  # not past a far better one
 
 
 def test_a_coordination_of_questions_is_split_into_its_clauses():
