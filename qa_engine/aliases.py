@@ -149,12 +149,19 @@ def fold(surface: str) -> str:
 # "expansion (ACR)" and "ACR (expansion)": the short form in parentheses, or the long one
 _PARENTHESIZED = re.compile(r"\(\s*([^()]{1,80}?)\s*[,;)]")
 _SHORT_FORM = re.compile(r"[A-Za-z][\w\-]{0,9}\+*")  # "FAVOR+" too
+# An acronym run into its expansion, as a heading and the line under it read once joined:
+# "GAT Graph Attention Networks". The expansion is in Title Case, small words aside.
+_SPELLED_OUT = re.compile(
+    r"(?<![\w-])([A-Z][A-Za-z]*[A-Z][A-Za-z]*\+*)[ \t]+([A-Z][\w'’-]*(?:[ \t]+(?:[A-Z][\w'’-]*|of|for|with|and|in|on|to|via))*)"
+)
 
 
 def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
     """(long form span, short form span) of 'locality-sensitive hashing (LSH)', 'Attention with
-    Linear Biases (ALiBi)' and 'LSH (locality-sensitive hashing)': Schwartz and Hearst's test,
-    every letter of the short form found, in order, in the long one, the first at a word start."""
+    Linear Biases (ALiBi)', 'LSH (locality-sensitive hashing)' and 'GAT Graph Attention Networks'
+    (an acronym and its Title Case expansion side by side are two names of one thing, not one
+    name): Schwartz and Hearst's test, every letter of the short form found, in order, in the
+    long one, the first at a word start (beside each other: the long form's first word)."""
     for match in _PARENTHESIZED.finditer(text):
         inner, inner_start = match[1], match.start(1)
         before = text[: match.start()].rstrip()
@@ -169,6 +176,13 @@ def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]
             short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9}\+*)$", before)
             if short and sum(c.isupper() for c in short[1]) >= 2 and _abbreviates(short[1], inner):
                 yield (inner_start, inner_start + len(inner)), (short.start(1), short.end(1))
+    for match in _SPELLED_OUT.finditer(text):
+        short, words = match[1], list(re.finditer(r"\S+", match[2]))
+        for size in range(min(len(words), sum(c.isalnum() for c in short)), 1, -1):  # the longest that fits
+            long = match[2][: words[size - 1].end()]
+            if words[size - 1][0][0].isupper() and long[0].lower() == short[0].lower() and _abbreviates(short, long):
+                yield (match.start(2), match.start(2) + len(long)), match.span(1)
+                break
 
 
 def _abbreviates(short: str, long: str) -> bool:
@@ -209,6 +223,18 @@ def code_spelling(text: str, start: int, end: int) -> tuple[str, bool] | None:
             continue
         return name, group == 1
     return None
+
+
+# What a name may put beside the word it counts or switches on: num_landmarks, nb_features, use_rezero.
+_COUNT_PARTS = frozenset({"num", "n", "nb", "use"})
+
+
+def counts(identifier: str, word: str) -> bool:
+    """Whether a code name is the word itself, counted or switched on ('num_landmarks' for
+    'landmarks', 'activation'), rather than a more specific thing ('bucket_size' is a bucket's
+    size, not 'size'; 'input_channels')."""
+    parts = {p for p in re.split(r"[\W\d_]+|(?<=[a-z])(?=[A-Z])", identifier.lower()) if p}
+    return word.lower() in parts and not parts - {word.lower(), *_COUNT_PARTS}
 
 
 def spells(identifier: str, phrase: str) -> bool:

