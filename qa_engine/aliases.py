@@ -165,14 +165,16 @@ def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]
     for match in _PARENTHESIZED.finditer(text):
         inner, inner_start = match[1], match.start(1)
         before = text[: match.start()].rstrip()
+        found = False
         if _SHORT_FORM.fullmatch(inner) and sum(c.isupper() for c in inner) >= 2:
             words = list(re.finditer(r"[^\s()]+", before))
             size = min(len(inner) + 5, 2 * len(inner))  # the long form is at most this many words
             for first in range(len(words) - 1, max(0, len(words) - size) - 1, -1):  # the shortest that fits
                 if _abbreviates(inner, before[words[first].start() :]):
                     yield (words[first].start(), len(before)), (inner_start, inner_start + len(inner))
+                    found = True
                     break
-        else:
+        if not found:  # "LSH (locality-sensitive hashing)", "KV (Key-Value)"
             short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9}\+*)$", before)
             if short and sum(c.isupper() for c in short[1]) >= 2 and _abbreviates(short[1], inner):
                 yield (inner_start, inner_start + len(inner)), (short.start(1), short.end(1))

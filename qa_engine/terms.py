@@ -150,6 +150,7 @@ class _Term:
     christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence, a code name's words
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
     common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
+    lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
 
     def is_term(self) -> bool:
         return self.compound or self.evidenced()
@@ -159,10 +160,13 @@ class _Term:
         recurs = len(self.contexts) >= MIN_CONTEXTS
         if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
+        if self.common and not (self.stated or self.typed or self.lone):
+            # an everyday word is a term where a sentence introduces it, it is a kind of thing the
+            # field names ("layer"), or it is written as a name ("Pegasus"; not "June" of "New June
+            # 29th", "Calculation" of a label "Probability Calculation")
+            return False
         if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
-        if self.common and not (self.stated or self.typed):
-            return False  # an everyday word is a term where a sentence introduces it or it is a kind of thing the field names ("layer")
         return recurs and self.defined  # one common noun: "hashing", not "cost"
 
     @property
@@ -214,12 +218,16 @@ def _at_start(token: SpacyToken) -> bool:
     return token.i == 0 or token.nbor(-1).text in {":", '"', "“", "(", "—", "–", "-", "*"}
 
 
+_QUANTITY = re.compile(r"\d+(?:[.,]\d+)?(?:[kKMBGTx×]|[kKMGT]?B)")
+
+
 def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
     """Determiners, numbers and vague modifiers ("a new", "this", "several") off a noun chunk's front."""
     while tokens:
         first = tokens[0]
         hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
         vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS or len(first.text) == 1
+        vague = vague or bool(_QUANTITY.fullmatch(first.text))  # "32k tokens", "2x speedup"
         if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
             tokens = tokens[1:]
         else:
@@ -231,8 +239,8 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
 
 def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
     """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention');
-    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'),
-    that reading first."""
+    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'; not
+    'implementation of Compressive Transformers'), that reading first."""
     chunks = list(doc.noun_chunks)
     starts = {c.start: c for c in chunks}
     for chunk in chunks:
@@ -244,7 +252,7 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
                 pieces[-1].append(token)
         after = starts.get(chunk.end + 1)
         joined = []
-        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i:
+        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i and chunk.root.lower_ not in _STOPWORDS:
             if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
                 joined = [_trim([*pieces[-1], doc[chunk.end], *after])]
         for k, piece in enumerate(pieces):
@@ -282,8 +290,12 @@ def _bad(token: SpacyToken) -> bool:
 def _forms(
     tokens: list[SpacyToken], text: str, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
 ) -> Iterator[tuple[str, int, int]]:
-    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in."""
+    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in;
+    nothing where its Title Case end is a piece of a title."""
     exact = {(a, b) for a, b, _ in known}
+    capitals = len(tokens) - next((k for k, t in enumerate(reversed(tokens)) if t.is_alpha and t.text[0].islower()), len(tokens))
+    if _title_piece(tokens[capitals:]):
+        return
     groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
     for g, (a, _) in enumerate(groups):
         words = tokens[a:]
@@ -296,7 +308,7 @@ def _forms(
         modifiers = [tokens[x:y] for x, y in groups[g:-1]]
         if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
             continue  # "the BigBird model": BigBird, found as a name
-        if _restated(known, start, tokens[groups[-1][0]]) or _title_piece(words):
+        if _restated(known, start, tokens[groups[-1][0]]):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
             if not _cited(text, end):
@@ -458,10 +470,10 @@ def _title_like(doc: Doc) -> bool:
 
 def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
     """One capitalized word inside a sentence, which the corpus never writes in lowercase, and not a
-    part of a longer name (no capitalized word beside it), nor an everyday word: 'a wrapper around
-    Faiss'."""
-    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]) or _common(span[0].text):
-        return False  # an everyday word capitalized ("June", "Demand" of a title) is a name when it recurs
+    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'. Such a word is
+    a term the first time unless it is an everyday word ('Linux', 'Apple'): then when it recurs."""
+    if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]):
+        return False
     doc, i = span.doc, span.start
     return not any(0 <= k < len(doc) and doc[k].text[:1].isupper() for k in (i - 1, i + 1))
 
@@ -591,7 +603,9 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                     term.defined = True
                     term.christened = term.christened or len(groups) > 1 or counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
-            term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
+            lone = sentence.prose and _proper_noun(span, kinds)
+            term.lone = term.lone or lone
+            term.christened = term.christened or sentence.prose and (_titled(span) or lone and not _common(span[0].text))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
