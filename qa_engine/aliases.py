@@ -239,6 +239,15 @@ def counts(identifier: str, word: str) -> bool:
     return word.lower() in parts and not parts - {word.lower(), *_COUNT_PARTS}
 
 
+def counted(text: str, word: str) -> str | None:
+    """The setting the sentence documents that counts the word ("nb_features" in "Number of random
+    features (nb_features = 256)"), if any."""
+    for match in _CODE_NAME.finditer(text):
+        if match[1] and counts(match[1], word) and match[1].lower() != word.lower():
+            return match[1]
+    return None
+
+
 def spells(identifier: str, phrase: str) -> bool:
     """Whether a code name spells the phrase: its parts, in order, are prefixes of the phrase's
     consecutive words ('cmem' = c(ompressed) mem(ory), 'ff' = f(eed) f(orward)), the last part

@@ -26,7 +26,7 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
-from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, counts, fold, group, singularize, tokenize, words_of
+from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, counted, counts, fold, group, singularize, tokenize, words_of
 from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
@@ -150,6 +150,7 @@ class _Term:
     christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence, a code name's words
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
     common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
+    attribute: str = ""  # what a compound's modifier says, when its head is one everyday word: "text tagging" of "text tagging applications"
     lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
 
     def is_term(self) -> bool:
@@ -545,6 +546,14 @@ def _title(surface: str) -> str:
     return "".join(parts)
 
 
+def _attributive(term: _Term, terms: dict[str, _Term]) -> bool:
+    """Whether the compound is a term only by recurring and its modifier is a term of its own."""
+    if term.named or term.christened or term.defined or term.compound:
+        return False
+    modifier = fold(term.attribute)
+    return bool(MAIN.lookup(words_of(term.attribute))) or modifier in terms and terms[modifier].is_term()
+
+
 def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Entity]:
     """Vocabulary terms wherever named; open-vocabulary terms as the module docstring says."""
     found: dict[str, Entity] = {}
@@ -582,6 +591,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     authors = {c.sentence: _authors(sentences[c.sentence].text) for c in candidates}
     for candidate in candidates:
         sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
+        longest = candidate.forms[0][1:] if candidate.forms else None
         for key, start, end in candidate.forms:
             term = terms[key]
             term.spellings.add(sentence.text[start:end])
@@ -601,8 +611,14 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 # switched on ("num_landmarks"; "bucket_size" is a bucket's size, not "size").
                 if setting or len(groups) > 1:
                     term.defined = True
-                    term.christened = term.christened or len(groups) > 1 or counts(name, sentence.text[start:end])
+                    whole = (start, end) == longest  # "features" of "Number of random features (nb_features = 256)" is not
+                    term.christened = term.christened or len(groups) > 1 or whole and counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
+            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text)):
+                term.defined = term.christened = True  # what a setting counts: "Number of random features (nb_features = 256)"
+                term.spellings.add(name)
+            if len(groups) > 1 and groups[-1][1] - groups[-1][0] == 1 and span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text):
+                term.attribute = sentence.text[start : span[groups[-2][1] - 1].idx + len(span[groups[-2][1] - 1])]
             lone = sentence.prose and _proper_noun(span, kinds)
             term.lone = term.lone or lone
             term.christened = term.christened or sentence.prose and (_titled(span) or lone and not _common(span[0].text))
@@ -622,12 +638,15 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
                 # "the lm-evaluation-harness library" names lm-evaluation-harness as a library
                 terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
+    # A compound that only recurs, of a term and one everyday word, is that term said of something:
+    # "text tagging applications", "model parameters", "Reformer team", "CPU cores".
+    attributive = {key for key, term in terms.items() if term.attribute and _attributive(term, terms)}
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
         # The longest form that is a term; one that is a term only by its shape yields to a shorter
         # one the corpus supports ("a selective state space model" is a State Space Model).
         # A run of names may hold several: "... with IO-Awareness Tri Dao" names IO-Awareness and Tri Dao.
-        forms = [f for f in candidate.forms if terms[f[0]].is_term()]
+        forms = [f for f in candidate.forms if terms[f[0]].is_term() and f[0] not in attributive]
         while forms:
             key, start, end = next((f for f in forms if terms[f[0]].evidenced()), forms[0])
             terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
