@@ -263,6 +263,17 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
 _GIVEN = re.compile(r"\b(?:called|named|termed|dubbed|known as)\s+[\"“*_]*([^\W\d_][\w+]*(?:-[^\W_][\w+]*)+)")
 
 
+_COPULA = frozenset({"is", "are", "was", "were", "be", "been", "being"})
+
+
+def _predicative(tokens: list[SpacyToken]) -> bool:
+    """A bare lowercase complement of 'be' says what something is like, it names nothing: 'the
+    models will be open-source'."""
+    head = tokens[-1]
+    bare = not any(t.dep_ == "det" for t in head.children)
+    return head.dep_ in {"attr", "acomp"} and head.head.lower_ in _COPULA and bare and all(t.text.islower() for t in tokens if t.is_alpha)
+
+
 def _clean(tokens: list[SpacyToken]) -> bool:
     """Words only (no math, code, numbers alone or function words), ending in a noun."""
     if not tokens or tokens[-1].pos_ not in {"NOUN", "PROPN"} or tokens[-1].lower_ in _STOPWORDS:
@@ -318,10 +329,10 @@ def _forms(
             yield fold(text[start:end]), start, end
 
 
-def _title_piece(words: list[SpacyToken]) -> bool:
-    """Two or more Title Case words that a longer Title Case run goes on from, as in a title:
-    'Attentive Language Models' of 'Transformer-XL: Attentive Language Models Beyond a
-    Fixed-Length Context', 'Linear Biases' of 'Attention with Linear Biases'."""
+def _title_piece(words: list[SpacyToken], before: bool = True) -> bool:
+    """Two or more Title Case words that a longer Title Case run goes on from (or, with `before`,
+    comes to), as in a title: 'Attentive Language Models' of 'Transformer-XL: Attentive Language
+    Models Beyond a Fixed-Length Context', 'Linear Biases' of 'Attention with Linear Biases'."""
     alpha = [t for t in words if t.is_alpha]
     if len(alpha) < 2 or not all(t.text[0].isupper() for t in alpha):
         return False
@@ -333,7 +344,8 @@ def _title_piece(words: list[SpacyToken]) -> bool:
     def small(k: int) -> bool:
         return 0 <= k < len(doc) and doc[k].lower_ in _SMALL
 
-    return capital(b) or small(b) and capital(b + 1) or small(a - 1) and capital(a - 2) and not _at_start(doc[a - 2])
+    after = capital(b) or small(b) and capital(b + 1)
+    return after or before and small(a - 1) and capital(a - 2) and not _at_start(doc[a - 2])
 
 
 def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
@@ -359,7 +371,7 @@ def _candidates(
     exact = {(a, b) for a, b, _ in known}
     starts = set()
     for readings in _phrases(doc):
-        clean = [tokens for tokens in readings if _clean(tokens)]
+        clean = [tokens for tokens in readings if _clean(tokens) and not _predicative(tokens)]
         forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
             modifiers = tuple(m for tokens in clean for m in _modifiers(tokens, text, casing))
@@ -375,6 +387,7 @@ def _candidates(
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
     # "IO-Awareness Tri Dao" still finds "Tri Dao".
     covered = {k for a, b, _ in known for k in range(a, b)}
+    people = _authors(text)
     run: list[list[SpacyToken]] = []
     for group in [*(list(doc[a:b]) for a, b in _groups(doc)), []]:
         word = "".join(t.text_with_ws for t in group).strip()
@@ -383,6 +396,10 @@ def _candidates(
             run.append(group)
             continue
         named = [g[0].idx not in covered and _name_kind(g, casing) is not None for g in run]
+        whole = [t for g in run for t in g]
+        if whole and _title_piece(whole, before=False) and "strong" not in {_name_kind(g, casing) for g in run}:
+            if not any(a < whole[-1].idx + len(whole[-1]) and whole[0].idx < b for a, b in people):
+                named = []  # "Stabilizing Transformer" of "'Stabilizing Transformer for RL' paper"; not "Stephen Lin and Baining Guo"
         forms = []
         for size in range(len(run), 0, -1):
             for i in range(len(run) - size + 1):
@@ -490,7 +507,7 @@ def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
         return False
     if all(t.text[:1].isupper() for t in span if t.is_alpha):
         return False
-    if span.start and span.doc[span.start - 1].pos_ == "NUM":
+    if span.start and (span.doc[span.start - 1].pos_ == "NUM" or _QUANTITY.fullmatch(span.doc[span.start - 1].text)):
         return False
     a, b = groups[-2]
     return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
@@ -638,7 +655,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
                 # "the lm-evaluation-harness library" names lm-evaluation-harness as a library
                 terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
-    # A compound that only recurs, of a term and one everyday word, is that term said of something:
+    # A compound that only recurs, of a term and one everyday noun, is that term said of something:
     # "text tagging applications", "model parameters", "Reformer team", "CPU cores".
     attributive = {key for key, term in terms.items() if term.attribute and _attributive(term, terms)}
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
