@@ -151,6 +151,7 @@ class _Term:
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
     common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
     attribute: str = ""  # what a compound's modifier says, when its head is one everyday word: "text tagging" of "text tagging applications"
+    described: bool = False  # an adjective before a word for a kind of work: "pretrained model", described, not named
     lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
 
     def is_term(self) -> bool:
@@ -203,8 +204,10 @@ def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
     word = "".join(t.text_with_ws for t in tokens).strip()
     if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
         return None
-    letters, inner_capital = sum(c.isalpha() for c in word), any(c.isupper() for c in word[1:])
-    if any(c.isdigit() for c in word):
+    letters = sum(c.isalpha() for c in word)
+    # a capital inside the word, not one that only starts a hyphenated part ("Fixed-Length"; "Transformer-XL" has one)
+    inner_capital = any(c.isupper() and (word[k] != "-" or word[k + 2 : k + 3].isupper()) for k, c in enumerate(word[1:]))
+    if any(c.isdecimal() for c in word):  # "Length²" has no digit
         strong = letters >= 3 or (letters >= 1 and (word[0].isupper() or inner_capital))  # T5, GPT-3, enwik8
     elif word.isupper():
         strong = letters >= 2 and casing[word.lower()] == 0  # LSH, not UPDATE
@@ -229,7 +232,11 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
         hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
         vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS or len(first.text) == 1
         vague = vague or bool(_QUANTITY.fullmatch(first.text))  # "32k tokens", "2x speedup"
-        if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
+        if hyphened and first.like_num:  # a measure: "12-layer decoder-only transformer", "2048-sized"
+            tokens = tokens[2:]
+            while tokens and tokens[0].i and not tokens[0].nbor(-1).whitespace_:
+                tokens = tokens[1:]
+        elif not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
             tokens = tokens[1:]
         else:
             break
@@ -327,6 +334,18 @@ def _forms(
                 continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
+
+
+def _within_name(text: str, start: int, end: int) -> bool:
+    """A Title Case phrase that a longer Title Case name comes to or goes on from through a small
+    word: 'Artificial Intelligence' of 'the Allen Institute for Artificial Intelligence'."""
+    words = re.findall(r"[^\W\d_]+", text[start:end])
+    if len(words) < 2 or not all(w[0].isupper() for w in words):
+        return False
+    before, after = re.findall(r"[\w'’-]+", text[:start])[-2:], re.findall(r"[\w'’-]+", text[end:])[:2]
+    comes = len(before) == 2 and before[1] in _SMALL and before[0][0].isupper()
+    goes = len(after) == 2 and after[0] in _SMALL and after[1][0].isupper()
+    return comes or goes
 
 
 def _title_piece(words: list[SpacyToken], before: bool = True) -> bool:
@@ -564,11 +583,12 @@ def _title(surface: str) -> str:
 
 
 def _attributive(term: _Term, terms: dict[str, _Term]) -> bool:
-    """Whether the compound is a term only by recurring and its modifier is a term of its own."""
+    """Whether the compound is a term only by recurring and its modifier is a term of its own (or,
+    before a word for a kind of work, an adjective: "pretrained model")."""
     if term.named or term.christened or term.defined or term.compound:
         return False
     modifier = fold(term.attribute)
-    return bool(MAIN.lookup(words_of(term.attribute))) or modifier in terms and terms[modifier].is_term()
+    return term.described or bool(MAIN.lookup(words_of(term.attribute))) or modifier in terms and terms[modifier].is_term()
 
 
 def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Entity]:
@@ -585,6 +605,8 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
         nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
         for start, end, titles in main + nested:
+            if (start, end, titles) in main and _within_name(sentence.text, start, end):
+                continue
             for title in titles:
                 found.setdefault(title, Entity(title, TYPES[title], [], named=True)).mentions.append((sid, start, end))
         doc = docs[sid]
@@ -636,6 +658,8 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 term.spellings.add(name)
             if len(groups) > 1 and groups[-1][1] - groups[-1][0] == 1 and span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text):
                 term.attribute = sentence.text[start : span[groups[-2][1] - 1].idx + len(span[groups[-2][1] - 1])]
+            if len(span) == 2 and span[1].lower_ in _CLASS_HEADS and span[0].tag_ in {"JJ", "VBN"}:
+                term.attribute, term.described = span[0].text, True  # "pretrained models", "sparse model"
             lone = sentence.prose and _proper_noun(span, kinds)
             term.lone = term.lone or lone
             term.christened = term.christened or sentence.prose and (_titled(span) or lone and not _common(span[0].text))
