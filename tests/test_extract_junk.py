@@ -6,9 +6,9 @@ text units (no name here is in the vocabulary)."""
 import pandas as pd
 import pytest
 
-from qa_engine.aliases import acronym_pairs, counts
+from qa_engine.aliases import acronym_pairs, common_words, counts
 from qa_engine.extract import extract_graph
-from qa_engine.terms import _quoted_language, common_words
+from qa_engine.terms import _quoted_language
 
 UNITS = pd.DataFrame(
     {
@@ -121,3 +121,16 @@ def test_a_term_said_of_something_and_bare_complements_are_not_terms(titles):
 
 def test_a_hyphenated_word_given_as_a_name_is_an_entity(titles):
     assert "Top-Q" in titles  # spaCy cuts "top-q" apart; "called top-q" names it
+
+
+def test_people_credited_by_name_are_persons():
+    units = pd.DataFrame({
+        "id": ["p1"], "document_id": ["credits"],
+        "text": ["Special thanks to Aran Komatsuzaki for the first version of this library. "
+                 "The port to another framework, zorpGAT, was developed by Diego Antognini. "
+                 "Longformer is a project developed by the Allen Institute for Artificial Intelligence."],
+    })
+    entities = extract_graph(units).entities.set_index("title")
+    assert entities.loc["Aran Komatsuzaki", "type"] == "PERSON"
+    assert entities.loc["Diego Antognini", "type"] == "PERSON"
+    assert "PERSON" not in set(entities.type[entities.index.str.contains("Institute")])
