@@ -152,6 +152,7 @@ class _Term:
     common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
     attribute: str = ""  # what a compound's modifier says, when its head is one everyday word: "text tagging" of "text tagging applications"
     described: bool = False  # an adjective before a word for a kind of work: "pretrained model", described, not named
+    restated: bool = False  # a word for a kind of work after its modifier: "state space model architecture"
     lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
 
     def is_term(self) -> bool:
@@ -327,6 +328,8 @@ def _forms(
         modifiers = [tokens[x:y] for x, y in groups[g:-1]]
         if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
             continue  # "the BigBird model": BigBird, found as a name
+        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and any(x == start and y == modifiers[-1][-1].idx + len(modifiers[-1][-1]) for x, y, _ in known):
+            continue  # "a new state space model architecture", "a pretraining model": the known term said at length
         if _restated(known, start, tokens[groups[-1][0]]):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
@@ -583,9 +586,10 @@ def _title(surface: str) -> str:
 
 
 def _attributive(term: _Term, terms: dict[str, _Term]) -> bool:
-    """Whether the compound is a term only by recurring and its modifier is a term of its own (or,
-    before a word for a kind of work, an adjective: "pretrained model")."""
-    if term.named or term.christened or term.defined or term.compound:
+    """Whether the compound is a term only by recurring (or by its shape, before a word for a kind
+    of work: "state space model architecture") and its modifier is a term of its own (or, before
+    such a word, an adjective: "sparse model")."""
+    if term.named or term.christened or term.defined or term.compound and not term.restated:
         return False
     modifier = fold(term.attribute)
     return term.described or bool(MAIN.lookup(words_of(term.attribute))) or modifier in terms and terms[modifier].is_term()
@@ -656,8 +660,10 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text)):
                 term.defined = term.christened = True  # what a setting counts: "Number of random features (nb_features = 256)"
                 term.spellings.add(name)
-            if len(groups) > 1 and groups[-1][1] - groups[-1][0] == 1 and span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text):
+            everyday = span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text)
+            if len(groups) > 1 and groups[-1][1] - groups[-1][0] == 1 and (everyday or span[-1].lower_ in _CLASS_HEADS):
                 term.attribute = sentence.text[start : span[groups[-2][1] - 1].idx + len(span[groups[-2][1] - 1])]
+                term.restated = span[-1].lower_ in _CLASS_HEADS  # "a new state space model architecture"
             if len(span) == 2 and span[1].lower_ in _CLASS_HEADS and span[0].tag_ in {"JJ", "VBN"}:
                 term.attribute, term.described = span[0].text, True  # "pretrained models", "sparse model"
             lone = sentence.prose and _proper_noun(span, kinds)

@@ -134,3 +134,14 @@ def test_people_credited_by_name_are_persons():
     assert entities.loc["Aran Komatsuzaki", "type"] == "PERSON"
     assert entities.loc["Diego Antognini", "type"] == "PERSON"
     assert "PERSON" not in set(entities.type[entities.index.str.contains("Institute")])
+
+
+def test_a_term_said_at_length_with_a_word_for_a_kind_of_work_is_that_term():
+    units = pd.DataFrame({
+        "id": ["s1", "s2"], "document_id": ["kestrel", "kestrel"],
+        "text": ["Kestrel is a new flurb space model architecture for long inputs. A flurb space model keeps one state.",
+                 "Flurb space models are fast on long inputs, and the sparse model of the library is smaller."],
+    })
+    titles = set(extract_graph(units).entities.title)
+    assert "Flurb Space Model" in titles
+    assert "Flurb Space Model Architecture" not in titles
