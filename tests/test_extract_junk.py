@@ -139,9 +139,9 @@ def test_people_credited_by_name_are_persons():
 def test_a_term_said_at_length_with_a_word_for_a_kind_of_work_is_that_term():
     units = pd.DataFrame({
         "id": ["s1", "s2"], "document_id": ["kestrel", "kestrel"],
-        "text": ["Kestrel is a new flurb space model architecture for long inputs. A flurb space model keeps one state.",
-                 "Flurb space models are fast on long inputs, and the sparse model of the library is smaller."],
+        "text": ["In this section we introduced a pretraining model, Kestrel, that needs few changes for each task.",
+                 "The pretraining model is large, and pretraining takes a week on many machines."],
     })
     titles = set(extract_graph(units).entities.title)
-    assert "Flurb Space Model" in titles
-    assert "Flurb Space Model Architecture" not in titles
+    assert "Pretraining" in titles  # the vocabulary's term
+    assert "Pretraining Model" not in titles
