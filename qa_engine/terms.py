@@ -249,7 +249,7 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
 def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
     """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention');
     a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'; not
-    'implementation of Compressive Transformers'), that reading first."""
+    'implementation of Compressive Transformers', '96GB of RAM'), that reading first."""
     chunks = list(doc.noun_chunks)
     starts = {c.start: c for c in chunks}
     for chunk in chunks:
@@ -261,7 +261,8 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
                 pieces[-1].append(token)
         after = starts.get(chunk.end + 1)
         joined = []
-        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i and chunk.root.lower_ not in _STOPWORDS:
+        measure = any(t.like_num for t in chunk)  # "less than 96GB of RAM"
+        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i and chunk.root.lower_ not in _STOPWORDS and not measure:
             if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
                 joined = [_trim([*pieces[-1], doc[chunk.end], *after])]
         for k, piece in enumerate(pieces):

@@ -41,7 +41,8 @@ UNITS = pd.DataFrame(
             "2. **Presence Penalty**: A fixed penalty applied to any token that has appeared before.",
             "We propose a new sampling method called top-q (as in the utils file). "
             "All of the trained models will be open-source. "
-            "It is an open-source project with many users around the world.",
+            "It is an open-source project with many users around the world. "
+            "If your machine has less than 96GB of RAM, the build is slow; with less than 64GB of RAM it fails.",
             "\\* New June 29th, 2020: Easier to use wombat checkpointing \\*\n\n"
             "\\* New June 12th, 2021: A demo of the wombat \\*\n\n"
             "The sparse model may be found in the models folder. "
@@ -116,7 +117,7 @@ def test_a_term_said_of_something_and_bare_complements_are_not_terms(titles):
     assert "Text Tagging" in titles and "Text Tagging Application" not in titles
     assert "Open-Source" not in titles
     assert "Sparse Model" not in titles  # an adjective before "model": a model described
-    assert not any(t.startswith("12-Layer") for t in titles)  # a measure
+    assert not any(t.startswith("12-Layer") for t in titles) and "GB of RAM" not in titles  # measures
 
 
 def test_a_hyphenated_word_given_as_a_name_is_an_entity(titles):
