@@ -9,8 +9,11 @@ recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...",
 "X (ABC)", a heading that names it); a single common noun needs both. Some candidates are terms
 the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
 Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
-a typed noun ("axial position embeddings"). The curated vocabulary is found
-wherever named, and merges and types what the parse finds; it never decides whether a term exists.
+a typed noun ("axial position embeddings"). An everyday word alone (`common_words`) needs a
+sentence that introduces it, a typed head, a setting that counts it or a name's capital; quoted
+example language, pieces of titles, list labels of steps and a term said of something ("text
+tagging applications") are not terms. The curated vocabulary is found wherever named, and merges
+and types what the parse finds; it never decides whether a term exists.
 """
 
 from __future__ import annotations
