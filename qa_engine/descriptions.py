@@ -22,13 +22,13 @@ _ACTS = re.compile(
     r"attend|focus|operate|convert|assign)(?:s|d|ed|es)?)\b"
 )
 _NAMED_BEFORE = re.compile(
-    r"(?:called|known as|referred to as|termed|named|dubbed|denoted as|i\.e\.,?|"
+    r"(?:called|known as|referred to as|termed|(?<!\ba )(?<!\ban )(?<!\bthe )named|dubbed|denoted as|i\.e\.,?|"
     r"(?:we|they|authors?|paper|work)\s+(?:propose|introduce|present)[sd]?)\s+(?:the\s+|a\s+|an\s+)?[\"“*_]*$",
     re.I,
 )
 # A name given outright: "called X", "known as X", "they named this technique X", "we can call R "X"".
 _NAMES_BEFORE = re.compile(
-    r"(?:\b(?:called|known as|referred to as|termed|named|dubbed)\s+(?:(?:this|these)\s+\w+\s+|(?:the|a|an)\s+(?:\w+\s+)?|(?:it|them)\s+)?"
+    r"(?:\b(?:called|known as|referred to as|termed|(?<!\ba )(?<!\ban )(?<!\bthe )named|dubbed)\s+(?:(?:this|these)\s+\w+\s+|(?:the|a|an)\s+(?:\w+\s+)?|(?:it|them)\s+)?"
     r"|\bcall(?:s|ed)?\s+\S+\s+(?=[\"“]))[\"“*_]*$",
     re.I,
 )

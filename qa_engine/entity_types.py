@@ -11,7 +11,7 @@ from collections import Counter
 
 from spacy.tokens import Span
 
-from qa_engine.aliases import singularize
+from qa_engine.aliases import common_words, singularize
 from qa_engine.domain import VOCABULARY
 
 TYPES: dict[str, str] = {term.title: term.type for term in VOCABULARY}
@@ -44,7 +44,8 @@ HEADS: dict[str, str] = {
     **dict.fromkeys(["function", "distribution", "problem"], "CONCEPT"),
 }
 _CONTEXT_TYPES = frozenset({"MODEL", "DATASET", "METRIC"})  # "the X model", "the X dataset" say what X is
-_COPULA = frozenset({"is", "are", "was", "were", "be", "been", "'s"})
+COPULA = frozenset({"is", "are", "was", "were", "be", "been", "being", "'s"})
+_THANKS = frozenset({"thanks", "thank", "thanked", "grateful"})
 
 
 def head_type(word: str) -> str | None:
@@ -55,13 +56,13 @@ def head_type(word: str) -> str | None:
 
 def sentence_type(span: Span) -> str | None:
     """What the sentence says the mention is: 'X is a ... model', 'X, a ... model', 'the X model',
-    'X et al.' (a person)."""
+    'X et al.', 'developed by X', 'thanks to X' (a person)."""
     if not len(span):
         return None
     root = span.root
-    if span.doc.text[span.end_char :].lstrip().startswith("et al"):
+    if span.doc.text[span.end_char :].lstrip().startswith("et al") or _credited(span):
         return "PERSON"
-    if root.dep_ in {"nsubj", "nsubjpass"} and root.head.lower_ in _COPULA:
+    if root.dep_ in {"nsubj", "nsubjpass"} and root.head.lower_ in COPULA:
         for child in root.head.children:
             if child.dep_ == "attr" and (kind := head_type(child.text)):
                 return kind
@@ -72,6 +73,19 @@ def sentence_type(span: Span) -> str | None:
         kind = head_type(root.head.text)
         return kind if kind in _CONTEXT_TYPES else None
     return None
+
+
+def _credited(span: Span) -> bool:
+    """'developed by Diego Antognini', 'thanks to Aran Komatsuzaki': a name of two or three
+    capitalized words, without an article, that a passive verb's agent or a thanks credits; not one
+    that ends in an everyday word ('Google Research')."""
+    root = span.root
+    if not 2 <= len(span) <= 3 or not all(t.is_alpha and t.text[0].isupper() and t.tag_ == "NNP" for t in span):
+        return False
+    if root.dep_ != "pobj" or any(child.dep_ == "det" for child in root.children):
+        return False
+    by, to = root.head.lower_ == "by" and root.head.dep_ == "agent", root.head.lower_ == "to" and root.head.head.lower_ in _THANKS
+    return (by or to) and root.lower_ not in common_words()
 
 
 def entity_type(names: list[str], votes: Counter[str]) -> str:

