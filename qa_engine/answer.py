@@ -22,7 +22,7 @@ import numpy as np
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, STOPWORDS, Question, Term, sentence_match, word_set
+from qa_engine.question import FORM_WITHIN, STOPWORDS, STRICT_FORMS, Question, Term, sentence_match, word_set
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph
 from qa_engine.sentences import is_claim, normalize, sentence_spans
@@ -32,7 +32,6 @@ from qa_engine.sentences import is_claim, normalize, sentence_spans
 ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
-STRICT_FORMS = ("number", "who", "list", "definition")  # kinds only a sentence of that form answers: any relevant one goes first
 _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one

@@ -28,6 +28,7 @@ STOPWORDS = frozenset(
 )
 TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close to ColBERT's MaxSim
 FORM_WITHIN = 0.9  # a sentence (or passage) with the form of an answer goes before those scoring up to 1/0.9 of it
+STRICT_FORMS = ("number", "who", "list", "definition")  # kinds only a sentence of that form answers
 
 _WORDS = re.compile(r"[\w-]+")
 _TOKEN = re.compile(r"[\w][\w'-]*|,")

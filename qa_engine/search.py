@@ -23,7 +23,7 @@ import pandas as pd
 from rank_bm25 import BM25Okapi
 
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, Question, Term, word_set
+from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, word_set
 from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
@@ -258,9 +258,11 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
 
 def prefer_answer_forms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
     """A passage holding a sentence with the form of an answer (a name for "who", a quantity for
-    "how many": `Question.satisfied_by`) scores 1/FORM_WITHIN of its score, as the answerer
-    puts such a sentence first: classic QA's answer-type match, at the passage level."""
+    "how many": `Question.satisfied_by`, for the kinds the answerer reads strictly) scores
+    1/FORM_WITHIN of its score: classic QA's answer-type match, at the passage level."""
     scores = np.asarray(scores, dtype=np.float32).copy()
+    if question.kind not in STRICT_FORMS:  # a connective ("because", "by using") is too common to tell passages apart
+        return scores
     for i, c in enumerate(candidates):
         if c.kind == "text_units" and any(question.satisfied_by(s) for _, _, s in graph.unit_sentences[c.row]):
             scores[i] /= FORM_WITHIN

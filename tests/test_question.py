@@ -125,6 +125,8 @@ def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
     scores = prefer_answer_forms(graph, question, candidates, np.asarray([0.60, 0.55, 0.70]))
     assert scores[1] > scores[0] and scores[2] == np.float32(0.70)  # within FORM_WITHIN it goes first; entities as scored
     assert prefer_answer_forms(graph, question, candidates, np.asarray([0.70, 0.55, 0.0]))[0] > scores[1]  # not past a far better one
+    how = Question("How does a zorb roll by using hills?", encoding, np.zeros(0), kind="how")  # connectives tell nothing apart
+    assert list(prefer_answer_forms(graph, how, candidates, np.asarray([0.60, 0.55, 0.70]))) == list(np.float32([0.60, 0.55, 0.70]))
 
 
 def test_a_coordination_of_questions_is_split_into_its_clauses():
