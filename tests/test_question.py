@@ -59,13 +59,16 @@ def test_compared_terms_are_the_conjuncts_with_elided_heads():
     assert compared_terms("What is a zorb?", []) == ()
 
 
+def _labels(text: str, titles: list[str]) -> list[str]:
+    """The compared terms' labels, with the named entities linked."""
+    return [t.label for t in compared_terms(text, EntityLinker(titles).mentions(text))]
+
+
 def test_a_conjunct_is_the_name_not_the_verb_after_it():
     text = "How do the Perceiver and the Swin Transformer keep attention affordable?"
-    linker = EntityLinker(["PERCEIVER", "SWIN TRANSFORMER", "ATTENTION"])
-    assert [t.label for t in compared_terms(text, linker.mentions(text))] == ["Perceiver", "Swin Transformer"]
+    assert _labels(text, ["PERCEIVER", "SWIN TRANSFORMER", "ATTENTION"]) == ["Perceiver", "Swin Transformer"]
     text = "How do Reformer and the Routing Transformer choose tokens?"
-    linker = EntityLinker(["REFORMER", "ROUTING TRANSFORMER", "TOKEN"])
-    assert [t.label for t in compared_terms(text, linker.mentions(text))] == ["Reformer", "Routing Transformer"]
+    assert _labels(text, ["REFORMER", "ROUTING TRANSFORMER", "TOKEN"]) == ["Reformer", "Routing Transformer"]
 
 
 def test_an_apposition_after_a_coordination_is_no_third_term():
@@ -75,12 +78,9 @@ def test_an_apposition_after_a_coordination_is_no_third_term():
 
 
 def test_a_name_takes_no_elided_head():
-    text = "How do ALiBi and rotary embeddings differ?"
-    linker = EntityLinker(["ALIBI", "ROTARY EMBEDDING"])
-    assert [t.label for t in compared_terms(text, linker.mentions(text))] == ["ALiBi", "rotary embeddings"]
+    assert _labels("How do ALiBi and rotary embeddings differ?", ["ALIBI", "ROTARY EMBEDDING"]) == ["ALiBi", "rotary embeddings"]
     text = "What are encoder-only and decoder-only zorbs used for?"
-    linker = EntityLinker(["ENCODER-ONLY", "DECODER-ONLY", "ZORB"])
-    assert [t.label for t in compared_terms(text, linker.mentions(text))] == ["encoder-only zorbs", "decoder-only zorbs"]
+    assert _labels(text, ["ENCODER-ONLY", "DECODER-ONLY", "ZORB"]) == ["encoder-only zorbs", "decoder-only zorbs"]
 
 
 def test_three_terms_are_told_apart_by_what_not_all_of_them_share():
