@@ -43,7 +43,7 @@ def extract_graph(text_units: pd.DataFrame) -> Graph:
     unit_ids = [str(i) for i in text_units["id"]]
     texts = [t if isinstance(t, str) else "" for t in text_units["text"]]
     documents = [str(d) for d in text_units["document_id"]] if "document_id" in text_units else [""] * len(texts)
-    sentences = text_unit_sentences(texts)
+    sentences = text_unit_sentences(texts, documents)
     docs = parse(sentences)
     entities = find_entities(sentences, docs)
     quality = [sentence_quality(s.text) for s in sentences]

@@ -132,17 +132,22 @@ class _Piece:
         return Sentence(self.text, self.units, self.block, prose, heading)
 
 
-def text_unit_sentences(texts: list[str]) -> list[Sentence]:
-    """Every sentence of every text unit, with the sentences that chunking cut in two made whole."""
+def text_unit_sentences(texts: list[str], documents: list[str] | None = None) -> list[Sentence]:
+    """Every sentence of every text unit, with the sentences that chunking cut in two made whole;
+    never across `documents` (each unit's document id): one text's last words do not go on in
+    the next one's title."""
     sentences: list[Sentence] = []
     carried: _Piece | None = None  # the last piece of the previous unit: it may go on in this one
     block = 0
     for k, text in enumerate(texts):
+        if carried and documents and documents[k] != documents[k - 1]:
+            sentences.append(carried.sentence())
+            carried = None
         pieces = []
         for paragraph, kind in _paragraphs(_strip_markup(text)):
             block += 1
             pieces += [_Piece(p, block, kind, (k,)) for p in split_sentences(" ".join(paragraph.split()))]
-        overlapping = k > 0 and _overlapping(texts[k - 1], text)
+        overlapping = k > 0 and (not documents or documents[k] == documents[k - 1]) and _overlapping(texts[k - 1], text)
         if pieces and carried:
             first = pieces[0]
             if overlapping:

@@ -9,7 +9,7 @@ import pytest
 from qa_engine.domain import ENTITY_TYPES, VOCABULARY
 from qa_engine.extract import ENTITY_COLUMNS, RELATIONSHIP_COLUMNS, extract_graph
 from qa_engine.relations import CO_OCCURRENCE_WEIGHT
-from qa_engine.prose import split_sentences
+from qa_engine.prose import split_sentences, text_unit_sentences
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -146,6 +146,14 @@ def test_sentence_splitter_respects_abbreviations_decimals_and_math():
         "We set $x = 1. Y$ as shown in Fig. 2 below.",
         "Done!",
     ]
+
+
+def test_a_sentence_is_never_carried_into_the_next_document():
+    texts = ["Zorbs roll down the hill without sacrificing speed", "quiffles in Pytorch spin on their axis."]
+    joined = [s.text for s in text_unit_sentences(texts)]
+    apart = [s.text for s in text_unit_sentences(texts, ["zorbs.md", "quiffle.md"])]
+    assert joined == [" ".join(texts)]  # one document cut by chunking: the sentence goes on
+    assert apart == texts
 
 
 def test_empty_input_gives_empty_frames_with_the_columns():
