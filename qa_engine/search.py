@@ -21,6 +21,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from rank_bm25 import BM25Okapi
+from scipy import sparse
 
 from qa_engine.index_store import IndexData
 from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, word_set
@@ -93,6 +94,7 @@ class Graph:
             for word in word_set(text):
                 self.units_with[word].add(row)
         self.network = _network(len(entities), self.ends, self.rel_weight, self.units_of, len(texts))
+        self.transitions, self.dangling = _transitions(self.network)
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
         self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
         self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
@@ -122,9 +124,9 @@ class Graph:
                 personalization[offset + row] = personalization.get(offset + row, 0.0) + PASSAGE_SEED * float(sim) / mass
         if not personalization:
             return []
-        rank = nx.pagerank(self.network, alpha=DAMPING, personalization=personalization, tol=1e-6, weight="weight")
-        units = sorted((n for n in rank if n >= offset), key=lambda n: -rank[n])
-        return [n - offset for n in units[:k]]
+        rank = _pagerank(self.transitions, self.dangling, personalization)
+        units = offset + np.argsort(-rank[offset:], kind="stable")
+        return [int(n) - offset for n in units[:k]]
 
     def bridges(self, walked: list[int], found: list[int]) -> list[int]:
         """The walk's passages from documents none of `found` is in: where the question's
@@ -160,6 +162,34 @@ def _network(n_entities: int, ends: list[tuple[int, int]], weights: np.ndarray, 
             graph.add_edge(s, t, weight=previous + float(w))
     graph.add_edges_from((e, n_entities + u, {"weight": 1.0}) for e, units in enumerate(units_of) for u in units)
     return graph
+
+
+def _transitions(network: nx.Graph) -> tuple[sparse.csr_array, np.ndarray]:
+    """The walk's row-stochastic transition matrix and its dangling nodes, built once: networkx's
+    `pagerank` rebuilds this matrix from the graph's dicts on every call, 94% of a question's
+    graph search on the shipped corpus and most of it at 8x."""
+    matrix = nx.to_scipy_sparse_array(network, nodelist=range(network.number_of_nodes()), weight="weight", dtype=float)
+    out = np.asarray(matrix.sum(axis=1)).ravel()
+    scale = np.divide(1.0, out, out=np.zeros_like(out), where=out != 0)
+    return sparse.csr_array(sparse.diags_array(scale) @ matrix), np.flatnonzero(out == 0)
+
+
+def _pagerank(transitions: sparse.csr_array, dangling: np.ndarray, personalization: dict[int, float], tol: float = 1e-6) -> np.ndarray:
+    """Personalized PageRank by power iteration, as `networkx.pagerank` computes it (its scipy
+    method: dangling nodes jump as the personalization does; converged when the L1 change is
+    under n * tol), on the matrix `_transitions` keeps."""
+    n = transitions.shape[0]
+    jump = np.zeros(n)
+    for node, weight in personalization.items():
+        jump[node] = weight
+    jump /= jump.sum()
+    rank = np.full(n, 1.0 / n)
+    for _ in range(100):  # networkx's max_iter
+        last = rank
+        rank = DAMPING * (rank @ transitions + rank[dangling].sum() * jump) + (1 - DAMPING) * jump
+        if np.abs(rank - last).sum() < n * tol:
+            return rank
+    raise nx.PowerIterationFailedConvergence(100)
 
 
 def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str], rows_of: dict[str, list[int]]) -> list[list[tuple[int, int, str]]]:

@@ -173,6 +173,18 @@ def test_a_term_is_at_home_in_the_document_titled_with_it(engine):
     assert {u for u, d in enumerate(engine.graph.document_of) if d == documents["id"].iat[row]} <= units
 
 
+def test_the_walk_is_networkx_personalized_pagerank_on_a_matrix_built_once(engine, two_entities):
+    import networkx as nx
+
+    from qa_engine.search import DAMPING, _pagerank
+
+    graph = engine.graph
+    personalization = {two_entities[0]: 1.0, two_entities[1]: 0.5, len(graph.units_of): 0.05}
+    expected = nx.pagerank(graph.network, alpha=DAMPING, personalization=personalization, tol=1e-6, weight="weight")
+    rank = _pagerank(graph.transitions, graph.dangling, personalization)
+    assert np.allclose(rank, [expected[n] for n in range(len(rank))], atol=1e-12)
+
+
 def test_the_walks_way_to_another_document_stays_in_the_context(engine, two_entities):
     graph = engine.graph
     walked = graph.walk([two_entities[0]], {}, 30)
