@@ -33,6 +33,7 @@ ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
+_LIST_ITEM = re.compile(r"(?:\(?\d{1,2}[.)]|\([a-z]\)|[-*•])\s")  # "(1) Find ...", "2. Remove ...", "- Keep ..."
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
 _WORD = re.compile(r"[a-z0-9]+")
@@ -222,12 +223,27 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
             if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
                 continue
             score, vector = sentence_match(question, tokens[inside].astype(np.float32))
-            if i and _ANAPHOR.match(sentence):  # "It includes LSH attention": about what the sentence before names
-                with_antecedent = (spans[:, 0] >= sentences[i - 1][0]) & (spans[:, 1] <= end)
-                score = max(score, sentence_match(question, tokens[with_antecedent].astype(np.float32))[0])
+            context = _context_start(sentences, i)
+            if context is not None:  # "It includes LSH attention": about what the sentence before names
+                with_context = (spans[:, 0] >= context) & (spans[:, 1] <= end)
+                score = max(score, sentence_match(question, tokens[with_context].astype(np.float32))[0])
             if sentence not in found or score > found[sentence].score:
                 found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
     return sorted(found.values(), key=lambda s: -s.score)
+
+
+def _context_start(sentences: list[tuple[int, int, str]], i: int) -> int | None:
+    """Where the thing a sentence speaks of is named: the sentence before one that opens with a
+    pronoun, the lead-in ("... called top-a:") of the numbered or bulleted steps it is one of."""
+    if i and _ANAPHOR.match(sentences[i][2]):
+        return sentences[i - 1][0]
+    if _LIST_ITEM.match(sentences[i][2]):
+        for start, _, before in reversed(sentences[:i]):
+            if before.endswith(":"):
+                return start
+            if not _LIST_ITEM.match(before):
+                break
+    return None
 
 
 def _following(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
@@ -249,12 +265,26 @@ def _join(sentence: str, following: str) -> str:
 
 
 def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
-    """The sentence with n statements after it, and the one before it when it opens with a
-    pronoun ("It includes ...", "They named this technique ..."): what the pronoun stands for."""
-    before = graph.previous_sentence.get(sentence, "") if _ANAPHOR.match(sentence) else ""
-    before = before if before and any(before in p for p in passages) else ""  # a heading's question ("X: how fast is it?") too
-    quoted = _join(sentence, _following(graph, sentence, n, passages))
-    return _join(before, quoted) if before else quoted
+    """The sentence with n statements after it, and before it what it speaks of: the sentence
+    before a pronoun ("It includes ...", "They named this technique ..."), the lead-in and the
+    earlier steps of a list item ("... called top-a: (1) Find ... (2) Remove ...")."""
+    before = _before(graph.previous_sentence, sentence)
+    before = before if all(any(b in p for p in passages) for b in before) else []  # a heading's question ("X: how fast is it?") too
+    return " ".join([*before, _join(sentence, _following(graph, sentence, n, passages))])
+
+
+def _before(previous_of: dict[str, str], sentence: str) -> list[str]:
+    """The sentences a quote of `sentence` needs before it to be understood (see `_context_start`)."""
+    previous = previous_of.get(sentence, "")
+    if _ANAPHOR.match(sentence):
+        return [previous] if previous else []
+    steps = []
+    while _LIST_ITEM.match(sentence) and previous and len(steps) < MAX_SENTENCES:
+        steps.insert(0, previous)
+        if previous.endswith(":"):
+            return steps
+        sentence, previous = previous, previous_of.get(previous, "")
+    return []
 
 
 def _repeats(a: str, b: str) -> bool:

@@ -50,6 +50,8 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     ("how", re.compile(r"^how\b|\bin what way\b")),
     ("yes/no", re.compile(rf"^{_AUXILIARY}\b|,\s*(?:right|correct|true|isn't it|aren't they|doesn't it|don't they)\s*\??$")),  # or a tag question
 )
+# what a whole is made of: "X has two sublayers", "X consists of ..."
+_COMPOSITION = r"\b(?:consists? of|(?:is |are )?composed of|comprises?|contains?|includes?|(?:is |are )?made (?:up )?of|(?:has|have) (?:two|three|four|five|six|\d+))\b"
 # What a sentence needs to answer a question of a kind: English connectives and number forms.
 _SATISFIES = {
     "why": re.compile(
@@ -70,11 +72,8 @@ _SATISFIES = {
         r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"
         r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
     ),
-    # "A, B(,) and C", or what a whole is made of: "X has two sublayers", "X consists of ..."
-    "list": re.compile(
-        r"\w+(?:[ -]\w+){0,3}, (?:\w+(?:[ -]\w+){0,3}, )*\w+(?:[ -]\w+){0,3},? (?:and|or) \w+"
-        r"|\b(?:consists? of|(?:is |are )?composed of|comprises?|contains?|(?:is |are )?made (?:up )?of|(?:has|have) (?:two|three|four|five|six|\d+))\b"
-    ),
+    "composition": re.compile(_COMPOSITION),
+    "list": re.compile(rf"\w+(?:[ -]\w+){{0,3}}, (?:\w+(?:[ -]\w+){{0,3}}, )*\w+(?:[ -]\w+){{0,3}},? (?:and|or) \w+|{_COMPOSITION}"),  # "A, B(,) and C"
     "use": re.compile(
         r"\b(?:used (?:for|to|in)|(?:best |well )?suited (?:for|to)|(?:good|useful|ideal|perfect) for|designed (?:for|to)|for tasks|excels? at|applied to|such as)\b",
         re.IGNORECASE,
@@ -82,6 +81,8 @@ _SATISFIES = {
     "condition": re.compile(r"\b(?:when|whenever|if|unless|in case)\b", re.IGNORECASE),
     "place": re.compile(r"\b(?:after|before|prior to|inside|within|between|on top of|at the (?:start|end|bottom|top|beginning))\b", re.IGNORECASE),
 }
+# "What is inside X?", "What does X consist of?" ask its parts: an enumeration of anything ("keys and values") does not answer
+_ASKS_PARTS = re.compile(r"^what(?:'s| is| are) inside\b|^what (?:do|does|did) .+ (?:contain|comprise|consist of)\b", re.IGNORECASE)
 _DATE = re.compile(r"\s*(?:when (?:was|were|did|had)|in (?:what|which) year|what year)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
 _DEFINES = (
@@ -155,7 +156,8 @@ class Question:
         count = _COUNT.search(self.text) if self.kind == "list" else None
         if count and re.search(rf"\b{count.group(1)}\b", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
-        rule = _SATISFIES.get("date" if _DATE.match(self.text) else self.kind)
+        form = "date" if _DATE.match(self.text) else "composition" if self.kind == "list" and _ASKS_PARTS.match(self.text) else self.kind
+        rule = _SATISFIES.get(form)
         return rule is not None and rule.search(sentence) is not None
 
 

@@ -41,13 +41,17 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
         if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")):
             offset += len(first) + 1
             body = rest  # a heading line: context for chunks, not a sentence
-        cut = 0
+        cut, kept = 0, False  # kept: the piece before this one in the block is a sentence
         for match in [*_SENTENCE_END.finditer(body), None]:
             end = match.start() if match else len(body)
             piece = body[cut:end]
-            if 6 <= len(piece.split()) <= 90:
+            words = len(piece.split())
+            if kept and words < 6:  # "Tune 0.2 first.": too short to stand alone, it ends the sentence before
+                spans[-1] = (spans[-1][0], offset + end)
+            elif 6 <= words <= 90:
                 lead = len(piece) - len(piece.lstrip())
                 spans.append((offset + cut + lead, offset + end))
+            kept = 6 <= words <= 90 or (kept and words < 6)
             cut = match.end() if match else cut
     return spans
 

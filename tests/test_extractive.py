@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from qa_engine.answer import MAX_SENTENCES, _repeats
-from qa_engine.sentences import normalize
+from qa_engine.answer import MAX_SENTENCES, _before, _context_start, _repeats
+from qa_engine.sentences import normalize, sentence_spans, successors
 
 _BULLET = re.compile(r"^- (.+?) (\[Data: [^\]]+\])$", re.MULTILINE)
 
@@ -43,6 +43,21 @@ def test_parallel_facts_about_different_names_are_not_repeats():
     assert _repeats(f"Ofir Press {fact}", f"Ofir Press {fact} It was written in 2021.")  # a sentence of both
     assert _repeats(f"(Zorbs are Big.) Ofir Press {fact}", f"Ofir Press {fact}")
     assert _repeats("The zorb rolls down the hill fast.", "In particular, the zorb rolls down the hill fast today.")
+
+
+def test_a_list_step_is_read_and_quoted_with_its_lead_in():
+    """"(2) Remove ..." says nothing of top-z on its own: its lead-in names what it is a step of."""
+    text = (
+        "We propose a new sampling method called top-z:\n\n(1) Find the largest weight w_max of all zorbs.\n\n"
+        "(2) Remove every zorb lighter than 0.2 times w_max squared.\n\nZorbs roll down the hill very fast."
+    )
+    sentences = [(a, b, normalize(text[a:b])) for a, b in sentence_spans(text)]
+    assert _context_start(sentences, 2) == sentences[0][0] == _context_start(sentences, 1)
+    assert _context_start(sentences, 3) is None
+    previous = {b: a for a, b in successors([text]).items()}
+    lead_in, first, second, plain = (s for _, _, s in sentences)
+    assert _before(previous, second) == [lead_in, first]
+    assert _before(previous, plain) == []
 
 
 def test_quotes_are_whole_sentences_of_the_documents(multihead, engine):

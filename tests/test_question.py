@@ -98,6 +98,9 @@ def test_forms_that_answer_a_use_a_condition_a_composition_and_a_formula():
     assert date.satisfied_by("Zorbs were made in 1994.") and not date.satisfied_by("When the hill is steep, zorbs roll.")
     inside = Question("What is inside a zorb?", encoding, np.zeros(0), kind="list")
     assert inside.satisfied_by("Each zorb has two chambers.") and inside.satisfied_by("A zorb consists of a ball in a ball.")
+    assert not inside.satisfied_by("Queries, keys, and values come from the zorb.")  # an enumeration of anything is no composition
+    parts = Question("What are the three parts of a zorb?", encoding, np.zeros(0), kind="list")
+    assert parts.satisfied_by("The shell, the core, and the air are its parts.")
     who = Question("Who wrote the zorb paper?", encoding, np.zeros(0), kind="who")
     assert who.satisfied_by("Ada Lovelace*, Alan Turing* wrote it.") and not who.satisfied_by("Zorbs roll, fast and far.")
     where = Question("Where are quiffles applied?", encoding, np.zeros(0), kind="place")

@@ -75,3 +75,10 @@ def test_chunks_cut_mid_sentence_still_quote_whole_sentences():
     assert second[0][2] == whole and second[0][0] == 0
     assert chunks[1][second[1][0] : second[1][1]] == "Each head is computed as $h_i = f(W_i q)$ for every head."
     assert unit_sentences(document, ["text that is not in the document"]) is None
+
+
+def test_a_sentence_too_short_to_stand_alone_ends_the_one_before_it():
+    text = "Remove every zorb whose weight is under 0.2 grams. So it is adaptive.\n\nTune it first."
+    assert [normalize(text[a:b]) for a, b in sentence_spans(text)] == [
+        "Remove every zorb whose weight is under 0.2 grams. So it is adaptive."
+    ]  # "Tune it first." opens its paragraph: a fragment with nothing to end
