@@ -65,7 +65,7 @@ class _Sentence:
     score: float
     packed: Packed
     vector: np.ndarray  # mean-pooled token vectors, unit length
-    tokens: np.ndarray  # its token vectors, to match it again against part of the question
+    views: tuple[np.ndarray, ...]  # its token vectors, alone and with its context: to match it again against part of the question
 
 
 def abstention(question: str) -> str:
@@ -181,7 +181,7 @@ def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) ->
 def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:
     """The sentence that best answers a part of the question, one with the form of an answer to
     it when one scores near the best (as `compose` picks a first sentence); none under `threshold`."""
-    scored = sorted(((sentence_match(asked, s.tokens.astype(np.float32))[0], s) for s in sentences), key=lambda pair: -pair[0])
+    scored = sorted(((_match(asked, s.views), s) for s in sentences), key=lambda pair: -pair[0])
     if not scored or scored[0][0] < threshold:
         return None
     floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FORM_WITHIN * scored[0][0]
@@ -222,14 +222,18 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
             if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
                 continue
-            score, vector = sentence_match(question, tokens[inside].astype(np.float32))
+            _, vector = sentence_match(question, tokens[inside].astype(np.float32))
             context = _context_start(sentences, i)
-            if context is not None:  # "It includes LSH attention": about what the sentence before names
-                with_context = (spans[:, 0] >= context) & (spans[:, 1] <= end)
-                score = max(score, sentence_match(question, tokens[with_context].astype(np.float32))[0])
+            views = (tokens[inside],) if context is None else (tokens[inside], tokens[(spans[:, 0] >= context) & (spans[:, 1] <= end)])
+            score = _match(question, views)
             if sentence not in found or score > found[sentence].score:
-                found[sentence] = _Sentence(sentence, score, p, vector, tokens[inside])
+                found[sentence] = _Sentence(sentence, score, p, vector, views)
     return sorted(found.values(), key=lambda s: -s.score)
+
+
+def _match(question: Question, views: tuple[np.ndarray, ...]) -> float:
+    """How well a sentence answers: read alone or with what it speaks of ("It includes ...")."""
+    return max(sentence_match(question, v.astype(np.float32))[0] for v in views)
 
 
 def _context_start(sentences: list[tuple[int, int, str]], i: int) -> int | None:

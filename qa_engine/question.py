@@ -20,7 +20,7 @@ import numpy as np
 from qa_engine import embeddings
 from qa_engine.embeddings import TokenEncoding
 
-KINDS = ("compare", "number", "who", "why", "use", "condition", "place", "definition", "list", "how", "yes/no", "other")
+KINDS = ("compare", "number", "who", "why", "use", "condition", "place", "definition", "list", "formula", "how", "yes/no", "other")
 STOPWORDS = frozenset(
     "a an the of to in on for and or is are was were be been by with as at from that this these those what which who whom "
     "whose why how when where does do did can could should would will it its into about than then there their them they "
@@ -28,10 +28,11 @@ STOPWORDS = frozenset(
 )
 TEMPERATURE = 0.02  # softmax temperature over cosine similarities: sharp, close to ColBERT's MaxSim
 FORM_WITHIN = 0.9  # a sentence (or passage) with the form of an answer goes before those scoring up to 1/0.9 of it
-STRICT_FORMS = ("number", "who", "list", "definition")  # kinds only a sentence of that form answers
+STRICT_FORMS = ("number", "who", "list", "definition", "formula", "place")  # kinds only a sentence of that form answers
 
 _WORDS = re.compile(r"[\w-]+")
 _TOKEN = re.compile(r"[\w][\w'-]*|,")
+_KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)? (?:is|are|was|were)\s+"
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
 _RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
     ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
@@ -46,7 +47,11 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
         r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
         r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b|^what(?:'s| is| are) inside\b"
     )),
-    ("definition", re.compile(r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b")),
+    ("definition", re.compile(
+        r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b"
+        rf"|^{_KIND_OF}"  # "What kind of model is Mamba?" asks what Mamba is
+    )),
+    ("formula", re.compile(r"^how (?:is|are|was|were|do|does|did|can) .+ (?:computed|calculated|derived|obtained|compute|calculate|derive)\b")),
     ("how", re.compile(r"^how\b|\bin what way\b")),
     ("yes/no", re.compile(rf"^{_AUXILIARY}\b|,\s*(?:right|correct|true|isn't it|aren't they|doesn't it|don't they)\s*\??$")),  # or a tag question
 )
@@ -73,6 +78,8 @@ _SATISFIES = {
         r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
     ),
     "composition": re.compile(_COMPOSITION),
+    # how a quantity is computed: its formula ("$$PE = \sin(...)$$", "x = W q") or how it is given
+    "formula": re.compile(r"\$\$|\$[^$]*=[^$]*\$|\w\s?=\s?[\w\\(]|\b(?:computed|calculated|given|defined|obtained) (?:as|by)\b"),
     "list": re.compile(rf"\w+(?:[ -]\w+){{0,3}}, (?:\w+(?:[ -]\w+){{0,3}}, )*\w+(?:[ -]\w+){{0,3}},? (?:and|or) \w+|{_COMPOSITION}"),  # "A, B(,) and C"
     "use": re.compile(
         r"\b(?:used (?:for|to|in)|(?:best |well )?suited (?:for|to)|(?:good|useful|ideal|perfect) for|designed (?:for|to)|for tasks|excels? at|applied to|such as)\b",
@@ -154,7 +161,7 @@ class Question:
             subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
             return re.search(rf"{subject}{_DEFINES}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
         count = _COUNT.search(self.text) if self.kind == "list" else None
-        if count and re.search(rf"\b{count.group(1)}\b", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
+        if count and re.search(rf"(?<![\w-]){count.group(1)}(?![\w-])", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
         form = "date" if _DATE.match(self.text) else "composition" if self.kind == "list" and _ASKS_PARTS.match(self.text) else self.kind
         rule = _SATISFIES.get(form)
@@ -247,7 +254,7 @@ def question_kind(text: str, skip: str = "") -> str:
 
 def definition_subject(text: str) -> str:
     """"What is in-context learning in GPT-3?" asks about "in-context learning"."""
-    match = re.match(r"\s*(?:what(?:'s| is| are)|define|what is meant by|what does)\s+(?:an? |the )?(.+?)(?:\s+(?:mean|stand for))?\s*[?.]?\s*$", text, re.IGNORECASE)
+    match = re.match(rf"\s*(?:{_KIND_OF}|(?:what(?:'s| is| are)|define|what is meant by|what does)\s+)(?:an? |the )?(.+?)(?:\s+(?:mean|stand for))?\s*[?.]?\s*$", text, re.IGNORECASE)
     if not match:
         return ""
     return re.split(r"\s+(?:in|of|for|and|when|with|used|that|which)\s+|,", match.group(1), maxsplit=1)[0].strip()

@@ -50,6 +50,7 @@ class Candidate:
     row: int
     similarity: float  # cosine of the question and the record's pooled vector
     bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
+    form: bool = False  # a passage holding a sentence of the form of the answer (`form_units`)
 
 
 class Graph:
@@ -233,16 +234,31 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
     for term, part in question.asked_of_terms():  # each ranked for its own question
         units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
+    formed = set(form_units(graph, question, units)) if not question.parts else set()
     for clause in () if question.terms else question.parts:  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
-        units += reciprocal_rank_fusion([own, graph.bm25_ranking(clause.text, k_text_units)])[:TERM_UNITS]
+        fused = reciprocal_rank_fusion([own, graph.bm25_ranking(clause.text, k_text_units)])
+        answering = form_units(graph, clause, fused)  # and its first one with a sentence of the answer's form
+        units += fused[:TERM_UNITS] + answering[:1]
+        formed.update(answering)
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
     # a second hop starts from what the question names, not from entities its words happen to be near
     bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]])) if question.entities else set()
     listed = {c.row for c in candidates if c.kind == "text_units"}
     candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
-    return [replace(c, bridge=True) if c.kind == "text_units" and c.row in bridges else c for c in candidates]
+    return [
+        replace(c, bridge=c.row in bridges, form=c.row in formed) if c.kind == "text_units" and c.row in bridges | formed else c
+        for c in candidates
+    ]
+
+
+def form_units(graph: Graph, question: Question, ranked: list[int]) -> list[int]:
+    """The ranked passages holding a sentence of the form of the answer ("X is given by $$...$$"),
+    for the kinds only such a sentence answers: the best-scored of them stays in the context."""
+    if question.kind not in STRICT_FORMS:
+        return []
+    return [u for u in ranked if any(question.satisfied_by(s) for _, _, s in graph.unit_sentences[u])]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
@@ -270,12 +286,12 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
     if not units:
         return scores
     top = float(max(scores[i] for i in units))
-    bridges = [i for i in units if candidates[i].bridge]
-    if bridges:  # the best-scored way to another document stays in the context, as its last place holds it
-        best = max(bridges, key=lambda i: scores[i])
-        ranked = sorted((float(scores[i]) for i in units), reverse=True)
-        if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:
-            scores[best] = ranked[BRIDGE_KEEP - 1] + 1e-4
+    for kept in ([i for i in units if candidates[i].bridge], [i for i in units if candidates[i].form]):
+        if kept:  # the best-scored way to another document, or to a clause's answer, stays in the context, as its last place holds it
+            best = max(kept, key=lambda i: scores[i])
+            ranked = sorted((float(scores[i]) for i in units), reverse=True)
+            if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:
+                scores[best] = ranked[BRIDGE_KEEP - 1] + 1e-4
     for term in reversed(question.terms):  # the first term ends highest
         rows, homes = graph.units_naming(term), graph.homes(term)
         naming = [i for i in units if candidates[i].row in rows]

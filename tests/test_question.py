@@ -13,7 +13,7 @@ import pytest
 from qa_engine import QAEngine
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
-from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, graph_search, local_search, prefer_answer_forms
+from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms
 
 # Content words of these are invented: only the grammar can type them.
 CASES = [
@@ -39,6 +39,8 @@ CASES = [
     ("When did the zorb first spin?", "number"),
     ("What changed about the zorb?", "other"),
     ("Where in the zorb are quiffles applied?", "place"),
+    ("How is the weight of a zorb computed?", "formula"),
+    ("What kind of machine is a zorb?", "definition"),
 ]
 
 
@@ -105,6 +107,9 @@ def test_forms_that_answer_a_use_a_condition_a_composition_and_a_formula():
     assert who.satisfied_by("Ada Lovelace*, Alan Turing* wrote it.") and not who.satisfied_by("Zorbs roll, fast and far.")
     where = Question("Where are quiffles applied?", encoding, np.zeros(0), kind="place")
     assert where.satisfied_by("Quiffles are applied after the split, before the spin.") and not where.satisfied_by("Quiffles spin.")
+    formula = Question("How is the weight of a zorb computed?", encoding, np.zeros(0), kind="formula")
+    assert formula.satisfied_by("The weight is $$w = m g$$ for a zorb.") and formula.satisfied_by("It is computed as mass times g.")
+    assert not formula.satisfied_by("Zorbs are heavy, round and fast.")
     define = Question("What is zorb scoring?", encoding, np.zeros(0), kind="definition", subject="zorb scoring")
     assert define.satisfied_by("The zorb scoring function is given by $s = a + b$.")
     assert not define.satisfied_by("The zorb scoring function was slow.")
@@ -132,6 +137,19 @@ def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
     assert list(prefer_answer_forms(graph, how, candidates, np.asarray([0.60, 0.55, 0.70]))) == list(np.float32([0.60, 0.55, 0.70]))
 
 
+def test_the_first_passage_with_the_form_of_the_answer_is_kept_in_the_context(engine):
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    who = Question("Who invented the zorb?", encoding, np.zeros(0), kind="who")
+    graph = type("G", (), {"unit_sentences": [[(0, 9, "Zorbs roll down hills fast.")], [(0, 9, "Zorbs were invented by Ada Lovelace.")]]})()
+    assert form_units(graph, who, [0, 1]) == [1] and form_units(graph, who, [0]) == []
+    assert form_units(graph, Question("How does a zorb roll?", encoding, np.zeros(0), kind="how"), [0, 1]) == []  # not read strictly
+    rows = list(range(BRIDGE_KEEP + 2))
+    given = np.linspace(0.9, 0.1, len(rows)).astype(np.float32)
+    candidates = [Candidate("text_units", u, 0.0, form=u == rows[-1]) for u in rows]
+    order = list(np.argsort(-cover_terms(engine.graph, engine.encode_question("What is attention?"), candidates, given)))
+    assert order.index(len(rows) - 1) == BRIDGE_KEEP - 1 and order[: BRIDGE_KEEP - 1] == list(range(BRIDGE_KEEP - 1))
+
+
 def test_a_coordination_of_questions_is_split_into_its_clauses():
     assert clauses("What is a zorb and how does it spin?") == ["What is a zorb?", "how does zorb spin?"]
     assert clauses("What are zorbs, and why do they spin?") == ["What are zorbs?", "why do zorbs spin?"]
@@ -154,6 +172,7 @@ def test_forms_that_answer_how_and_counted_lists():
     two = Question("What are the two phases of zorbing?", encoding, np.zeros(0), kind="list")
     assert two.satisfied_by("Zorbing has two main phases: rolling and bouncing.")
     assert not two.satisfied_by("Zorbing has phases: rolling and bouncing.") and not two.satisfied_by("The two phases differ.")
+    assert not two.satisfied_by("- The two-phase zorbing process - Rolling and bouncing")  # "two-phase" counts nothing
 
 
 def test_reading_encodes_each_part_of_the_question(engine):
@@ -208,6 +227,7 @@ def test_the_walks_way_to_another_document_stays_in_the_context(engine, two_enti
 
 def test_definition_subject():
     assert definition_subject("What is in-context learning in GPT-3?") == "in-context learning"
+    assert definition_subject("Which type of toy are zorbs?") == "zorbs"
     assert definition_subject("What is a zorb?") == "zorb"
 
 
