@@ -2,13 +2,15 @@
 
 The corpus grows by real, distinct text (bench/scale_corpus.py: de-duplicated docstrings
 of the installed transformers, torch.nn, sentence_transformers and graphrag packages,
-as markdown), not by copies. Each size is built from scratch into its own temporary
+as markdown), not by copies, and by what the pipeline reads: x_k holds k x the cl100k_base
+tokens of the text ingest makes of x1 (within one added document), not k x its file
+characters (the shipped tutorials are ~40% code and markup that ingest leaves out, the added
+docstrings nearly all prose). Each size is built from scratch into its own temporary
 index with its own empty embedding cache, then loaded and asked the dev questions
 (one warm-up, then --rounds rounds; then the same with one thread for torch and BLAS,
-threadpoolctl). The growth exponent of build time against corpus
-characters is the least-squares slope on log-log; so is the one against the tokens of the
-text units, what the pipeline reads: ingest leaves a file's code out, and the added
-docstrings are nearly all prose, the shipped tutorials not.
+threadpoolctl). Growth exponents are least-squares slopes on log-log: of build time (wall
+and CPU) against tokens, the primary size, and also against prose characters, file
+characters and text units; of query p50 against tokens.
 
     .venv/bin/python bench/bench_scale.py [--factors 1 2 4 8] [--rounds 2] [--out FILE]
 
@@ -83,10 +85,12 @@ def main() -> None:
                 for q in dev:
                     single.append(engine.ask(q).timings_ms["total"])
         entry = {
-            "factor": factor,
             **grown,
             "counts": result.manifest["counts"],
-            "tokens": int(engine.index.text_units["n_tokens"].sum()),  # what the pipeline reads: prose, not the files' code
+            "text_units": result.manifest["counts"]["text_units"],
+            "entities": result.manifest["counts"]["entities"],
+            # chunked tokens, overlap included: near `tokens`, a check of what the chunker was given
+            "text_unit_tokens": int(engine.index.text_units["n_tokens"].sum()),
             "build_wall_s": round(build.wall, 2),
             "build_cpu_s": round(build.cpu, 2),
             "load_during_build": f"{build.load_before} -> {build.load_after}",
@@ -98,19 +102,15 @@ def main() -> None:
             "query_1thread_p50_ms": round(pct(single, 50), 1),
             "query_1thread_p95_ms": round(pct(single, 95), 1),
             "load_during_1thread_queries": f"{asking_single.load_before} -> {asking_single.load_after}",
+            "index_dir": str(result.index_dir) if args.keep else None,
         }
         report["sizes"].append(entry)
-        sizes = [s["chars"] for s in report["sizes"]]
-        report["exponent_build_wall"] = fit_exponent(sizes, [s["build_wall_s"] for s in report["sizes"]])
-        report["exponent_build_cpu"] = fit_exponent(sizes, [s["build_cpu_s"] for s in report["sizes"]])
-        report["exponent_query_p50"] = fit_exponent(sizes, [s["query_p50_ms"] for s in report["sizes"]])
-        report["exponent_query_1thread_p50"] = fit_exponent(sizes, [s["query_1thread_p50_ms"] for s in report["sizes"]])
-        tokens = [s["tokens"] for s in report["sizes"]]
-        report["exponent_build_wall_vs_tokens"] = fit_exponent(tokens, [s["build_wall_s"] for s in report["sizes"]])
-        report["exponent_build_cpu_vs_tokens"] = fit_exponent(tokens, [s["build_cpu_s"] for s in report["sizes"]])
+        report["exponents"] = exponents(report["sizes"])
         report["finished"], report["machine_after"] = now(), machine()
         args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        print(f"{tag}: {grown['chars']} chars, build {build.wall:.1f} s wall / {build.cpu:.1f} s CPU, "
+        print(f"{tag}: {grown['tokens']} tokens ({grown['tokens'] / grown['base_tokens']:.3f}x), "
+              f"{grown['prose_chars']} prose chars, {grown['chars']} file chars, {entry['text_units']} text units, "
+              f"{entry['entities']} entities; build {build.wall:.1f} s wall / {build.cpu:.1f} s CPU, "
               f"query p50 {entry['query_p50_ms']} ms (load {machine()})", flush=True)
         del engine, result
         gc.collect()
@@ -120,6 +120,38 @@ def main() -> None:
             shutil.rmtree(work / f"cache_{tag}", ignore_errors=True)
 
     print(json.dumps(report, indent=2))
+    print(table(report))
+
+
+SIZES = {"tokens": "tokens", "prose chars": "prose_chars", "file chars": "chars", "text units": "text_units"}
+
+
+def exponents(sizes: list[dict]) -> dict:
+    """Growth exponents of build wall and CPU time (and query p50) against each measure of size."""
+    out = {}
+    for label, key in SIZES.items():
+        x = [s[key] for s in sizes]
+        out[f"build_wall_vs_{key}"] = fit_exponent(x, [s["build_wall_s"] for s in sizes])
+        out[f"build_cpu_vs_{key}"] = fit_exponent(x, [s["build_cpu_s"] for s in sizes])
+    x = [s["tokens"] for s in sizes]
+    out["query_p50_vs_tokens"] = fit_exponent(x, [s["query_p50_ms"] for s in sizes])
+    out["query_1thread_p50_vs_tokens"] = fit_exponent(x, [s["query_1thread_p50_ms"] for s in sizes])
+    return out
+
+
+def table(report: dict) -> str:
+    """The sizes and exponents as markdown, for bench/RESULTS.md."""
+    rows = ["| size | tokens (cl100k) | prose chars | file chars | text units | entities | build wall s | build CPU s "
+            "| query p50 ms | load during build |", "| --- |" + " ---: |" * 8 + " --- |"]
+    for s in report["sizes"]:
+        rows.append(f"| x{s['factor']:g} | {s['tokens']:,} | {s['prose_chars']:,} | {s['chars']:,} | {s['text_units']:,} "
+                    f"| {s['entities']:,} | {s['build_wall_s']:.1f} | {s['build_cpu_s']:.1f} | {s['query_p50_ms']:.0f} "
+                    f"| {s['load_during_build']} |")
+    e = report["exponents"]
+    rows += ["", "| growth exponent of build time | wall | CPU |", "| --- | ---: | ---: |"]
+    for label, key in SIZES.items():
+        rows.append(f"| against {label} | {e[f'build_wall_vs_{key}']} | {e[f'build_cpu_vs_{key}']} |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
