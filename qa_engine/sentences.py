@@ -23,6 +23,11 @@ _TO_THE_READER = re.compile(
 )
 
 
+# a line that goes on in the next one is wrapped prose, not a heading: it ends in a function word,
+# or the next line carries on in lowercase ("... the causal mask is aligned to the\nbottom right corner")
+_WRAPPED = re.compile(r"\b(?i:the|an?|of|to|and|or|in|on|at|with|for|by|from|is|are|was|were|that|as|its|their)[ \t]*\n|\n[ \t]*[a-z]")
+
+
 def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
     """Sentences as character spans; blank lines and headings (short unpunctuated lines) end one.
 
@@ -38,7 +43,7 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
                 spans[-1] = (last[0], offset + len(body))
             continue
         first, _, rest = body.partition("\n")
-        if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")):
+        if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")) and not _WRAPPED.search(f"{first}\n{rest[:40]}"):
             offset += len(first) + 1
             body = rest  # a heading line: context for chunks, not a sentence
         cut, kept = 0, False  # kept: the piece before this one in the block is a sentence

@@ -82,3 +82,13 @@ def test_a_sentence_too_short_to_stand_alone_ends_the_one_before_it():
     assert [normalize(text[a:b]) for a, b in sentence_spans(text)] == [
         "Remove every zorb whose weight is under 0.2 grams. So it is adaptive."
     ]  # "Tune it first." opens its paragraph: a fragment with nothing to end
+
+
+def test_a_wrapped_line_is_no_heading():
+    """A short first line is a heading only when the next line does not carry on its sentence."""
+    wrapped = "If the lengths differ, the causal mask is aligned to the\nbottom right corner of the attention matrix."
+    assert [normalize(wrapped[a:b]) for a, b in sentence_spans(wrapped)] == [normalize(wrapped)]
+    ends_in_of = "Now we provide an overview of the\nTransformer architecture in the figure below, in detail."
+    assert [normalize(ends_in_of[a:b]) for a, b in sentence_spans(ends_in_of)] == [normalize(ends_in_of)]
+    heading = "Multi-Head Attention\nIn practice, we may want the model to combine knowledge of heads."
+    assert [normalize(heading[a:b]) for a, b in sentence_spans(heading)] == ["In practice, we may want the model to combine knowledge of heads."]
