@@ -316,9 +316,20 @@ def _clean(tokens: list[SpacyToken]) -> bool:
     if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
         return False
     return all(
-        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of")
+        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of" or _hyphened(t))
         for t in tokens[1:-1]
     ) and all(_PHRASE_WORD.fullmatch(t.text) and not _bad(t) for t in (tokens[0], tokens[-1]))
+
+
+def _hyphened(token: SpacyToken) -> bool:
+    """A word of a hyphenated word, which is one word whatever the tagger says of its parts: 'penrose'
+    of 'moore-penrose iterations' (not an ordinal's ending: 'the i-th block')."""
+    doc, i = token.doc, token.i
+    if len(token.text) < 3:
+        return False
+    before = i > 0 and not doc[i - 1].whitespace_ and doc[i - 1].text in "-–"
+    after = i + 1 < len(doc) and not token.whitespace_ and doc[i + 1].text in "-–"
+    return before or after
 
 
 def _bad(token: SpacyToken) -> bool:
@@ -523,7 +534,16 @@ def _labels_a_step(doc: Doc, end: int) -> bool:
     list's label followed by what happens, not by what the label is ('Presence Penalty: A fixed
     penalty ...', 'Temperature Control: Like a creativity dial ...')."""
     after = [t for t in doc if t.idx >= end and not t.is_punct]
-    return bool(after) and doc.text[end : after[0].idx].strip() == ":" and after[0].pos_ in {"VERB", "AUX"}
+    if not after or doc.text[end : after[0].idx].strip() != ":":
+        return False
+    # a verb the tagger reads as a plural noun gives itself away by the adverb after it: "Decreases linearly"
+    misread = after[0].tag_ == "NNS" and len(after) > 1 and after[1].tag_ == "RB" and after[1].lower_.endswith("ly")
+    return after[0].pos_ in {"VERB", "AUX"} or misread
+
+
+def _numbered(text: str, start: int) -> bool:
+    """Whether the phrase at text[start] is what 'number of' counts: 'Number of moore-penrose iterations'."""
+    return bool(re.search(r"\bnumber of\s*$", text[:start], re.I))
 
 
 def _cited(text: str, end: int) -> bool:
@@ -721,7 +741,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                     whole = (start, end) == longest  # "features" of "Number of random features (nb_features = 256)" is not
                     term.christened = term.christened or len(groups) > 1 or whole and counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
-            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text)):
+            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text, _numbered(sentence.text, start))):
                 term.defined = term.christened = True  # what a setting counts: "Number of random features (nb_features = 256)"
                 term.spellings.add(name)
             everyday = span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text)

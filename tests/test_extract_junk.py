@@ -210,3 +210,18 @@ def test_measures_versions_and_values_are_not_names(piece_titles):
 
 def test_a_name_said_at_length_is_the_name(piece_titles):
     assert "Zorbert" in piece_titles and "Pretrained Zorbert Model" not in piece_titles
+
+
+def test_a_label_of_what_happens_and_what_a_setting_numbers():
+    units = pd.DataFrame({
+        "id": ["n1", "n2"], "document_id": ["labels", "settings"],
+        "text": ["- **Memory Usage**: Grows quadratically with context length\n"
+                 "- **Processing Speed**: Decreases linearly with longer contexts\n",
+                 "Number of moore-penrose iterations for approximating pinverse (pinv_iterations = 6). "
+                 "Number of landmarks (num_landmarks = 256)."],
+    })
+    graph = extract_graph(units)
+    titles = set(graph.entities.title)
+    assert "Processing Speed" not in titles  # "Decreases linearly": a verb the tagger reads as a noun
+    assert "Moore-Penrose Iteration" in titles  # what "number of" counts, its setting ending in its head
+    assert dict(zip(graph.aliases.alias, graph.aliases.title)).get("pinv_iterations") == "Moore-Penrose Iteration"
