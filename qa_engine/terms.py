@@ -510,8 +510,9 @@ _FILE_NAME = re.compile(r"[\w./-]*[^\W_]\.[a-z]{1,5}")
 def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, int]]], text: str) -> _Candidate:
     """Without the forms that hold both an acronym and its expansion ("GAT Graph Attention
     Networks" is two names of one thing), the pieces of a Title Case expansion ("Linear Biases" of
-    "Attention with Linear Biases (ALiBi)": a piece of a name names nothing) and file names
-    ("please refer to tf/README.md": a file, not a thing the text is about)."""
+    "Attention with Linear Biases (ALiBi)": a piece of a name names nothing), file names
+    ("please refer to tf/README.md": a file, not a thing the text is about) and variables of
+    example code (`_COMPUTED`)."""
     titled = [(a, b) for (a, b), _ in pairs if _title_case(text[a:b])]
     forms = tuple(
         f
@@ -519,8 +520,14 @@ def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, 
         if not any(f[1] <= min(a, c) and max(b, d) <= f[2] for (a, b), (c, d) in pairs)
         and not any(a <= f[1] and f[2] <= b and (a, b) != (f[1], f[2]) for a, b in titled)
         and not _FILE_NAME.fullmatch(text[f[1] : f[2]])
+        and not _COMPUTED.match(text, f[2])
     )
     return _Candidate(candidate.sentence, forms, candidate.modifiers, candidate.classed)
+
+
+# A name given a computed value is a variable of example code, not a setting: "(SAMPLE_TEXT = ' '.join([...]))",
+# "(initial = torch.tensor(...))"; not "(MAX_JOBS=4)", "(pkm_layers = (4, 7))".
+_COMPUTED = re.compile(r"\s*=\s*[^,;=]*?[A-Za-z_]\(")
 
 
 def _title_case(phrase: str) -> bool:

@@ -225,3 +225,13 @@ def test_a_label_of_what_happens_and_what_a_setting_numbers():
     assert "Processing Speed" not in titles  # "Decreases linearly": a verb the tagger reads as a noun
     assert "Moore-Penrose Iteration" in titles  # what "number of" counts, its setting ending in its head
     assert dict(zip(graph.aliases.alias, graph.aliases.title)).get("pinv_iterations") == "Moore-Penrose Iteration"
+
+
+def test_a_variable_of_example_code_is_not_a_setting():
+    units = pd.DataFrame({
+        "id": ["v1"], "document_id": ["code"],
+        "text": ["Long input document (SAMPLE_TEXT = ' '.join(['Hello world! '] * 1000)). "
+                 "To limit the number of parallel compilation jobs, you can set the environment variable MAX_JOBS."],
+    })
+    titles = set(extract_graph(units).entities.title)
+    assert "SAMPLE_TEXT" not in titles and "MAX_JOBS" in titles
