@@ -10,9 +10,11 @@ recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...",
 the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
 Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
 a typed noun ("axial position embeddings"). An everyday word alone (`common_words`) needs a
-sentence that introduces it, a typed head, a setting that counts it or a name's capital; quoted
-example language, pieces of titles, list labels of steps and a term said of something ("text
-tagging applications") are not terms. The curated vocabulary is found wherever named, and merges
+sentence that introduces it, a typed head, a setting that counts it or a name's capital; "X of Y"
+needs a sentence that introduces it or writes it as a name. Quoted example language, pieces of
+titles and of vocabulary terms, file names, variables of example code, versions and values inside
+hyphenated words ("v2-RNN", "W-0.8-channel"), list labels of steps and a term said of something
+("text tagging applications", "a pretrained BERT model") are not terms. The curated vocabulary is found wherever named, and merges
 and types what the parse finds; it never decides whether a term exists.
 """
 
