@@ -252,11 +252,16 @@ def counts(identifier: str, word: str) -> bool:
     return word.lower() in parts and not parts - {word.lower(), *_COUNT_PARTS}
 
 
-def counted(text: str, word: str) -> str | None:
+def counted(text: str, word: str, numbered: bool = False) -> str | None:
     """The setting the sentence documents that counts the word ("nb_features" in "Number of random
-    features (nb_features = 256)"), if any."""
+    features (nb_features = 256)"), if any. Where the sentence says "number of" the phrase, a
+    setting that ends in the word counts it too ("Number of moore-penrose iterations for
+    approximating pinverse (pinv_iterations = 6)")."""
     for match in _CODE_NAME.finditer(text):
-        if match[1] and counts(match[1], word) and match[1].lower() != word.lower():
+        if not match[1] or match[1].lower() == word.lower():
+            continue
+        last = [p for p in re.split(r"[\W\d_]+", match[1].lower()) if p][-1:]
+        if counts(match[1], word) or numbered and last and singularize(last[0]) == singularize(word.lower()):
             return match[1]
     return None
 

@@ -10,9 +10,11 @@ recurs in MIN_CONTEXTS distinct sentences or is introduced by one ("X is a ...",
 the first time: names, what a sentence gives as a name ("called X", "X et al.", an author list, a
 Title Case phrase or a lone capitalized word inside a sentence), and noun compounds whose head is
 a typed noun ("axial position embeddings"). An everyday word alone (`common_words`) needs a
-sentence that introduces it, a typed head, a setting that counts it or a name's capital; quoted
-example language, pieces of titles, list labels of steps and a term said of something ("text
-tagging applications") are not terms. The curated vocabulary is found wherever named, and merges
+sentence that introduces it, a typed head, a setting that counts it or a name's capital; "X of Y"
+needs a sentence that introduces it or writes it as a name. Quoted example language, pieces of
+titles and of vocabulary terms, file names, variables of example code, versions and values inside
+hyphenated words ("v2-RNN", "W-0.8-channel"), list labels of steps and a term said of something
+("text tagging applications", "a pretrained BERT model") are not terms. The curated vocabulary is found wherever named, and merges
 and types what the parse finds; it never decides whether a term exists.
 """
 
@@ -38,6 +40,7 @@ from qa_engine.aliases import (
     counts,
     fold,
     group,
+    pluralize,
     singularize,
     tokenize,
     words_of,
@@ -75,7 +78,7 @@ def parse(sentences: list[Sentence]) -> list[Doc | None]:
 
 
 _STOPWORDS = frozenset(
-    """a an the this that these those it its they them their there here we our us you your i he she his her
+    """using a an the this that these those it its they them their there here we our us you your i he she his her
     my me who whom whose which what when where why how whether if then than so such as at by for from in into
     of on onto off out over under up down to with without within via per about above below across after
     before between through during along around among against toward towards upon behind beyond and or nor
@@ -157,6 +160,7 @@ class _Term:
     described: bool = False  # an adjective before a word for a kind of work: "pretrained model", described, not named
     restated: bool = False  # a word for a kind of work after its modifier: "state space model architecture"
     lone: bool = False  # written capitalized alone inside a sentence somewhere: "implementation of Pegasus"
+    capitalized: bool = False  # written in Title Case inside a sentence: "an implementation of Sparsely Gated Mixture of Experts"
 
     def is_term(self) -> bool:
         return self.compound or self.evidenced()
@@ -166,6 +170,10 @@ class _Term:
         recurs = len(self.contexts) >= MIN_CONTEXTS
         if self.named or self.christened:
             return True  # a name is a term the first time: "Shortformer", "GShard", "WikiText-103"
+        if any(" of " in s for s in self.spellings) and not (self.stated or self.capitalized):
+            # "X of Y" says something of Y ("a pair of text", "the shape of queries", "the role of
+            # attention"), unless the text introduces it or writes it as a name: "Mixture of Experts"
+            return False
         if self.common and not (self.stated or self.typed or self.lone):
             # an everyday word is a term where a sentence introduces it, it is a kind of thing the
             # field names ("layer"), or it is written as a name ("Pegasus"; not "June" of "New June
@@ -206,7 +214,7 @@ def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
     sentence start, not 'Attention'); None for other words. `casing` counts the words of the parsed
     sentences as written, first words aside."""
     word = "".join(t.text_with_ws for t in tokens).strip()
-    if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS:
+    if not _NAME.fullmatch(word) or word in _NOT_NAMES or word.lower() in _STOPWORDS or _PIECE.search(word):
         return None
     letters = sum(c.isalpha() for c in word)
     # a capital inside the word, not one that only starts a hyphenated part ("Fixed-Length"; "Transformer-XL" has one)
@@ -219,7 +227,15 @@ def _name_kind(tokens: list[SpacyToken], casing: Counter[str]) -> str | None:
         strong = inner_capital  # CamelCase: BigBird, ALiBi, minGPT
     if strong:
         return "strong"
-    return "weak" if word[0].isupper() and letters >= 2 and casing[word] > casing[word.lower()] else None
+    # in lowercase, its plural counts too: 'Trademark' once beside 'trademarks' three times is an everyday word
+    lowered = sum(casing[w] for w in {word.lower(), pluralize(word.lower())})
+    return "weak" if word[0].isupper() and letters >= 2 and casing[word] > lowered else None
+
+
+# Not names for all their digits: a version that starts a word is the end of a name ("v2-RNN" of
+# "RWKV-v2-RNN"; a version follows what it versions: "RWKV v2"), and a value before a word says
+# which one is meant ("a W-0.8-channel", a channel whose W is 0.8; not "GPT-3.5-turbo").
+_PIECE = re.compile(r"^[vV]\d+(?:\.\d+)*-|^(?:[^\W\d_]-)?\d*\.\d+-[a-z]+$")
 
 
 def _at_start(token: SpacyToken) -> bool:
@@ -242,6 +258,10 @@ def _trim(tokens: list[SpacyToken]) -> list[SpacyToken]:
                 tokens = tokens[1:]
         elif not hyphened and (first.pos_ in _STRIP_POS or first.tag_ in _STRIP_TAGS or vague):
             tokens = tokens[1:]
+            # what it modifies goes with it when that is a modifier itself: "long range transformers"
+            # are transformers, not "range transformers"; "a 76M parameter model" is not a "parameter model"
+            if len(tokens) > 1 and first.head.i == tokens[0].i and tokens[0].pos_ in {"NOUN", "PROPN"} and tokens[0].dep_ in {"compound", "nmod", "amod"}:
+                tokens = tokens[1:]
         else:
             break
     while tokens and tokens[-1].pos_ in {"PUNCT", "PART"}:
@@ -298,9 +318,20 @@ def _clean(tokens: list[SpacyToken]) -> bool:
     if len(words) > MAX_WORDS or all(t.lower_ in _STOPWORDS for t in words):
         return False
     return all(
-        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of")
+        _PHRASE_WORD.fullmatch(t.text) and (t.pos_ not in _BAD_POS or t.text in "-–" or t.tag_ in _PARTICIPLES or t.lower_ == "of" or _hyphened(t))
         for t in tokens[1:-1]
     ) and all(_PHRASE_WORD.fullmatch(t.text) and not _bad(t) for t in (tokens[0], tokens[-1]))
+
+
+def _hyphened(token: SpacyToken) -> bool:
+    """A word of a hyphenated word, which is one word whatever the tagger says of its parts: 'penrose'
+    of 'moore-penrose iterations' (not an ordinal's ending: 'the i-th block')."""
+    doc, i = token.doc, token.i
+    if len(token.text) < 3:
+        return False
+    before = i > 0 and not doc[i - 1].whitespace_ and doc[i - 1].text in "-–"
+    after = i + 1 < len(doc) and not token.whitespace_ and doc[i + 1].text in "-–"
+    return before or after
 
 
 def _bad(token: SpacyToken) -> bool:
@@ -321,14 +352,15 @@ def _forms(
     for g, (a, _) in enumerate(groups):
         words = tokens[a:]
         start, end = words[0].idx, words[-1].idx + len(words[-1])
-        if (start, end) in exact or any(x < start < y for x, y, _ in known) or len(groups) - g > MAX_WORDS:
+        # not a piece of a vocabulary term: "special classification" of "the special classification token"
+        if (start, end) in exact or any(x < start < y or x < end < y for x, y, _ in known) or len(groups) - g > MAX_WORDS:
             continue
         first = "".join(t.text_with_ws for t in tokens[a : groups[g][1]]).strip()
         if _bad(words[0]) or first.islower() and first in _STOPWORDS:
             continue
         modifiers = [tokens[x:y] for x, y in groups[g:-1]]
-        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and all(_name_shaped(m, casing) for m in modifiers):
-            continue  # "the BigBird model": BigBird, found as a name
+        if modifiers and tokens[-1].lower_ in _CLASS_HEADS and _said_at_length(modifiers, casing):
+            continue  # "the BigBird model", "a pretrained BERT model": BigBird, BERT, found as names
         if modifiers and tokens[-1].lower_ in _CLASS_HEADS and any(x == start and y == modifiers[-1][-1].idx + len(modifiers[-1][-1]) for x, y, _ in known):
             continue  # "a new state space model architecture", "a pretraining model": the known term said at length
         if _restated(known, start, tokens[groups[-1][0]]):
@@ -338,6 +370,15 @@ def _forms(
                 continue  # a capitalized ordinary word ('Attention' at a sentence start) says nothing
         if text[start].isalnum() and text[end - 1].isalnum():
             yield fold(text[start:end]), start, end
+
+
+def _said_at_length(modifiers: list[list[SpacyToken]], casing: Counter[str]) -> bool:
+    """Modifiers of a word for a kind of work that are a name and what is said of it ("BigBird" of
+    "the BigBird model", "pretrained BERT" of "a pretrained BERT model"): the name, said at length."""
+    described = [m for m in modifiers if not _name_shaped(m, casing)]
+    return len(described) < len(modifiers) and all(
+        len(m) == 1 and m[0].text.islower() and m[0].tag_ in {"JJ", "VBN", "VBG"} for m in described
+    )
 
 
 def _within_name(text: str, start: int, end: int) -> bool:
@@ -352,10 +393,11 @@ def _within_name(text: str, start: int, end: int) -> bool:
     return comes or goes
 
 
-def _title_piece(words: list[SpacyToken], before: bool = True) -> bool:
+def _title_piece(words: list[SpacyToken], before: bool | frozenset[str] = True) -> bool:
     """Two or more Title Case words that a longer Title Case run goes on from (or, with `before`,
-    comes to), as in a title: 'Attentive Language Models' of 'Transformer-XL: Attentive Language
-    Models Beyond a Fixed-Length Context', 'Linear Biases' of 'Attention with Linear Biases'."""
+    comes to through a small word, or one of `before`'s), as in a title: 'Attentive Language Models'
+    of 'Transformer-XL: Attentive Language Models Beyond a Fixed-Length Context', 'Linear Biases' of
+    'Attention with Linear Biases', 'Brand Guidelines' of 'Trademark & Brand Guidelines'."""
     alpha = [t for t in words if t.is_alpha]
     if len(alpha) < 2 or not all(t.text[0].isupper() for t in alpha):
         return False
@@ -364,11 +406,12 @@ def _title_piece(words: list[SpacyToken], before: bool = True) -> bool:
     def capital(k: int) -> bool:
         return 0 <= k < len(doc) and doc[k].is_alpha and doc[k].text[0].isupper()
 
-    def small(k: int) -> bool:
-        return 0 <= k < len(doc) and doc[k].lower_ in _SMALL
+    def small(k: int, words: frozenset[str] = _SMALL) -> bool:
+        return 0 <= k < len(doc) and doc[k].lower_ in words
 
     after = capital(b) or small(b) and capital(b + 1)
-    return after or before and small(a - 1) and capital(a - 2) and not _at_start(doc[a - 2])
+    joins = before if isinstance(before, frozenset) else _SMALL
+    return after or bool(before) and small(a - 1, joins) and capital(a - 2) and not _at_start(doc[a - 2])
 
 
 def _modifiers(tokens: list[SpacyToken], text: str, casing: Counter[str]) -> Iterator[tuple[str, int, int]]:
@@ -420,7 +463,8 @@ def _candidates(
             continue
         named = [g[0].idx not in covered and _name_kind(g, casing) is not None for g in run]
         whole = [t for g in run for t in g]
-        if whole and _title_piece(whole, before=False) and "strong" not in {_name_kind(g, casing) for g in run}:
+        # a run of names may follow another through "and" ("Albert Gu and Tri Dao"), not through "of" ("Code of Conduct FAQ")
+        if whole and _title_piece(whole, before=_SMALL - {"and"}) and "strong" not in {_name_kind(g, casing) for g in run}:
             if not any(a < whole[-1].idx + len(whole[-1]) and whole[0].idx < b for a, b in people):
                 named = []  # "Stabilizing Transformer" of "'Stabilizing Transformer for RL' paper"; not "Stephen Lin and Baining Guo"
         forms = []
@@ -461,13 +505,29 @@ def _quoted_language(text: str) -> list[tuple[int, int]]:
     return language
 
 
-def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, int]]]) -> _Candidate:
-    """Without the forms that hold both an acronym and its expansion: "GAT Graph Attention
-    Networks" is two names of one thing."""
+# A file's name: a word and a lowercase extension ("README.md", "model.py"; not "SQuAD v1.1", "Qwen2.5").
+_FILE_NAME = re.compile(r"[\w./-]*[^\W_]\.[a-z]{1,5}")
+
+
+def _apart(candidate: _Candidate, pairs: list[tuple[tuple[int, int], tuple[int, int]]], text: str) -> _Candidate:
+    """Without the forms that hold both an acronym and its expansion ("GAT Graph Attention
+    Networks" is two names of one thing), file names ("please refer to tf/README.md": a file, not
+    a thing the text is about) and variables of example code (`_COMPUTED`). (Pieces of a Title Case
+    expansion, "Linear Biases" of "Attention with Linear Biases (ALiBi)", were left out too, and
+    that lost an external answer, ext57: bench/RESULTS.md section 19.)"""
     forms = tuple(
-        f for f in candidate.forms if not any(f[1] <= min(a, c) and max(b, d) <= f[2] for (a, b), (c, d) in pairs)
+        f
+        for f in candidate.forms
+        if not any(f[1] <= min(a, c) and max(b, d) <= f[2] for (a, b), (c, d) in pairs)
+        and not _FILE_NAME.fullmatch(text[f[1] : f[2]])
+        and not _COMPUTED.match(text, f[2])
     )
     return _Candidate(candidate.sentence, forms, candidate.modifiers, candidate.classed)
+
+
+# A name given a computed value is a variable of example code, not a setting: "(SAMPLE_TEXT = ' '.join([...]))",
+# "(initial = torch.tensor(...))"; not "(MAX_JOBS=4)", "(pkm_layers = (4, 7))".
+_COMPUTED = re.compile(r"\s*=\s*[^,;=]*?[A-Za-z_]\(")
 
 
 def _labels_a_step(doc: Doc, end: int) -> bool:
@@ -475,7 +535,16 @@ def _labels_a_step(doc: Doc, end: int) -> bool:
     list's label followed by what happens, not by what the label is ('Presence Penalty: A fixed
     penalty ...', 'Temperature Control: Like a creativity dial ...')."""
     after = [t for t in doc if t.idx >= end and not t.is_punct]
-    return bool(after) and doc.text[end : after[0].idx].strip() == ":" and after[0].pos_ in {"VERB", "AUX"}
+    if not after or doc.text[end : after[0].idx].strip() != ":":
+        return False
+    # a verb the tagger reads as a plural noun gives itself away by the adverb after it: "Decreases linearly"
+    misread = after[0].tag_ == "NNS" and len(after) > 1 and after[1].tag_ == "RB" and after[1].lower_.endswith("ly")
+    return after[0].pos_ in {"VERB", "AUX"} or misread
+
+
+def _numbered(text: str, start: int) -> bool:
+    """Whether the phrase at text[start] is what 'number of' counts: 'Number of moore-penrose iterations'."""
+    return bool(re.search(r"\bnumber of\s*$", text[:start], re.I))
 
 
 def _cited(text: str, end: int) -> bool:
@@ -483,7 +552,7 @@ def _cited(text: str, end: int) -> bool:
     return bool(re.match(r"\s*\*?et al\b", text[end:]))
 
 
-_SMALL = frozenset("of to for with and in on via by from the a an per".split())
+_SMALL = frozenset("of to for with and & in on via by from the a an per".split())
 
 
 def _titled(span: Span) -> bool:
@@ -499,6 +568,21 @@ def _titled(span: Span) -> bool:
         and not _at_start(span[0])
         and not span.doc[span.start - 1].text[:1].isupper()  # the whole name, not the end of one
         and not (span[-1].dep_ in {"compound", "amod"} and span[-1].head.i >= span.end)  # nor its start
+        # nor a piece of a longer title ("Brand Guidelines" of "Trademark & Brand Guidelines"; "and"
+        # joins two names: "Dune Walker and Sky Lantern")
+        and not _title_piece(list(span), before=_SMALL - {"and"})
+        and not _title_like(span.doc)
+    )
+
+
+def _written_as_name(span: Span) -> bool:
+    """Every word capitalized but the small ones, inside a sentence that is not itself a title:
+    'an implementation of Sparsely Gated Mixture of Experts'."""
+    words = [t.text for t in span if t.is_alpha]
+    return (
+        len(words) >= 2
+        and all(w[0].isupper() or w in _SMALL for w in words)
+        and not _at_start(span[0])
         and not _title_like(span.doc)
     )
 
@@ -620,7 +704,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
         spans = list(acronym_pairs(sentence.text))
         quoted = _quoted_language(sentence.text)
         candidates.extend(
-            _apart(c, spans)
+            _apart(c, spans, sentence.text)
             for c in _candidates(sid, sentence.text, doc, main, casing)
             if not any(a <= c.forms[0][1] and c.forms[0][2] <= b for a, b in quoted)
         )
@@ -658,7 +742,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                     whole = (start, end) == longest  # "features" of "Number of random features (nb_features = 256)" is not
                     term.christened = term.christened or len(groups) > 1 or whole and counts(name, sentence.text[start:end])
                     term.spellings.add(name)  # an alias: questions name settings
-            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text)):
+            elif len(groups) > 1 and (name := counted(sentence.text, span[-1].text, _numbered(sentence.text, start))):
                 term.defined = term.christened = True  # what a setting counts: "Number of random features (nb_features = 256)"
                 term.spellings.add(name)
             everyday = span[-1].text.islower() and _common(span[-1].text) and not head_type(span[-1].text)
@@ -669,6 +753,7 @@ def find_entities(sentences: list[Sentence], docs: list[Doc | None]) -> list[Ent
                 term.attribute, term.described = span[0].text, True  # "pretrained models", "sparse model"
             lone = sentence.prose and _proper_noun(span, kinds)
             term.lone = term.lone or lone
+            term.capitalized = term.capitalized or sentence.prose and _written_as_name(span)
             term.christened = term.christened or sentence.prose and (_titled(span) or lone and not _common(span[0].text))
             term.compound = term.compound or sentence.prose and _compound(span, groups)
             term.defined = term.defined or stated or bool(sentence.heading and kinds - {None})

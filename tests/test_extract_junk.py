@@ -146,3 +146,92 @@ def test_a_term_said_at_length_with_a_word_for_a_kind_of_work_is_that_term():
     titles = set(extract_graph(units).entities.title)
     assert "Pretraining" in titles  # the vocabulary's term
     assert "Pretraining Model" not in titles
+
+
+PIECES = pd.DataFrame(
+    {
+        "id": [f"q{k}" for k in range(1, 6)],
+        "document_id": ["files", "files", "legal", "wombats", "zebra"],
+        "text": [
+            "Please refer to tf/README.md for details. Please refer to pytorch/README.md for details. "
+            "Attention with Lindy Bonds (ALiBo) is very simple! "
+            "Train Short, Test Long: Attention with Lindy Bonds (ALiBo) Enables Input Length Extrapolation.",
+            "Using Zorbird Encoder instead of other encoders\n\n"
+            "The special classification token “<cls>” encodes the whole sequence. "
+            "The special classification token “<cls>” is used for sequence classification.",
+            "For more information see the Code of Conduct FAQ or contact us with any additional questions. "
+            "Authorized use of Zorbex trademarks or logos is subject to and must follow Zorbex's Trademark & Brand Guidelines. "
+            "Use of Zorbex trademarks or logos in modified versions of this project must not cause confusion. "
+            "Any use of third-party trademarks or logos are subject to those third-party's policies.",
+            "A Pytorch implementation of Sparsely Gated Mixture of Wombats, for increasing the capacity of a model. "
+            "If you want a hierarchical mixture of wombats (2 levels), use the other class. "
+            "The separator marks the end of single text or separates a pair of text. "
+            "Regression is a type of application taking a pair of text as the input.",
+            "We train iGPT-S, a 76M parameter model with L = 24 and d = 512. "
+            "We also train iGPT-M, a 455M parameter model with L = 36 and d = 1024. "
+            "We remove the decay factors in v2-RNN and restrict W to be of a simple form. "
+            "You simply move the information from a W-0.8-channel to a W-0.5-channel to get the same effect. "
+            "We fine-tune a pretrained Zorbert model on the task. The pretrained Zorbert model is small.",
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def piece_titles() -> set[str]:
+    return set(extract_graph(PIECES).entities.title)
+
+
+def test_file_names_are_not_entities(piece_titles):
+    assert not any("README" in t for t in piece_titles)
+
+
+def test_pieces_of_names_are_not_entities(piece_titles):
+    text = PIECES.text[0]
+    assert ("Attention with Lindy Bonds", "ALiBo") in [(text[a:b], text[c:d]) for (a, b), (c, d) in acronym_pairs(text)]
+    assert "ALiBo" in piece_titles
+    assert "Conduct FAQ" not in piece_titles  # of "Code of Conduct FAQ"
+    assert "Brand Guidelines" not in piece_titles and "Brand Guideline" not in piece_titles  # of "Trademark & Brand Guidelines"
+    assert "Trademark" not in piece_titles  # written capitalized once, "trademarks" three times
+    assert "Special Classification" not in piece_titles  # of the vocabulary's "classification token"
+    assert not any(t.startswith("Using") for t in piece_titles)  # a heading: "Using Zorbird Encoder instead of ..."
+
+
+def test_x_of_y_needs_more_than_recurring(piece_titles):
+    assert "Pair of Text" not in piece_titles
+    assert "Mixture of Wombats" in piece_titles  # written as a name once
+
+
+def test_measures_versions_and_values_are_not_names(piece_titles):
+    assert "Parameter Model" not in piece_titles  # "a 76M parameter model": 76M parameters
+    assert "iGPT-S" in piece_titles
+    assert not {"V2-RNN", "W-0.8-Channel", "W-0.5-Channel"} & piece_titles
+
+
+def test_a_name_said_at_length_is_the_name(piece_titles):
+    assert "Zorbert" in piece_titles and "Pretrained Zorbert Model" not in piece_titles
+
+
+def test_a_label_of_what_happens_and_what_a_setting_numbers():
+    units = pd.DataFrame({
+        "id": ["n1", "n2"], "document_id": ["labels", "settings"],
+        "text": ["- **Memory Usage**: Grows quadratically with context length\n"
+                 "- **Processing Speed**: Decreases linearly with longer contexts\n",
+                 "Number of moore-penrose iterations for approximating pinverse (pinv_iterations = 6). "
+                 "Number of landmarks (num_landmarks = 256)."],
+    })
+    graph = extract_graph(units)
+    titles = set(graph.entities.title)
+    assert "Processing Speed" not in titles  # "Decreases linearly": a verb the tagger reads as a noun
+    assert "Moore-Penrose Iteration" in titles  # what "number of" counts, its setting ending in its head
+    assert dict(zip(graph.aliases.alias, graph.aliases.title)).get("pinv_iterations") == "Moore-Penrose Iteration"
+
+
+def test_a_variable_of_example_code_is_not_a_setting():
+    units = pd.DataFrame({
+        "id": ["v1"], "document_id": ["code"],
+        "text": ["Long input document (SAMPLE_TEXT = ' '.join(['Hello world! '] * 1000)). "
+                 "To limit the number of parallel compilation jobs, you can set the environment variable MAX_JOBS."],
+    })
+    titles = set(extract_graph(units).entities.title)
+    assert "SAMPLE_TEXT" not in titles and "MAX_JOBS" in titles
