@@ -23,9 +23,8 @@ _TO_THE_READER = re.compile(
 )
 
 
-# a line that goes on in the next one is wrapped prose, not a heading: it ends in a function word,
-# or the next line carries on in lowercase ("... the causal mask is aligned to the\nbottom right corner")
-_WRAPPED = re.compile(r"\b(?i:the|an?|of|to|and|or|in|on|at|with|for|by|from|is|are|was|were|that|as|its|their)[ \t]*\n|\n[ \t]*[a-z]")
+# a line that ends in a function word goes on in the next one ("... the causal mask is aligned to the")
+_OPEN_END = re.compile(r"\b(?:the|an?|of|to|and|or|in|on|at|with|for|by|from|is|are|was|were|that|as|its|their)\s*$", re.IGNORECASE)
 
 
 def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
@@ -43,7 +42,8 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
                 spans[-1] = (last[0], offset + len(body))
             continue
         first, _, rest = body.partition("\n")
-        if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")) and not _WRAPPED.search(f"{first}\n{rest[:40]}"):
+        wrapped = _OPEN_END.search(first) or rest.lstrip()[:1].islower()  # prose wrapped at a line end, not a heading
+        if rest and len(first) < 80 and not first.rstrip().endswith((".", ":", "?", "!", ",")) and not wrapped:
             offset += len(first) + 1
             body = rest  # a heading line: context for chunks, not a sentence
         cut, kept = 0, False  # kept: the piece before this one in the block is a sentence

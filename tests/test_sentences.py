@@ -90,5 +90,5 @@ def test_a_wrapped_line_is_no_heading():
     assert [normalize(wrapped[a:b]) for a, b in sentence_spans(wrapped)] == [normalize(wrapped)]
     ends_in_of = "Now we provide an overview of the\nTransformer architecture in the figure below, in detail."
     assert [normalize(ends_in_of[a:b]) for a, b in sentence_spans(ends_in_of)] == [normalize(ends_in_of)]
-    heading = "Multi-Head Attention\nIn practice, we may want the model to combine knowledge of heads."
+    heading = "Multi-Head Attention\nIn practice, we may want the\nmodel to combine knowledge of heads."
     assert [normalize(heading[a:b]) for a, b in sentence_spans(heading)] == ["In practice, we may want the model to combine knowledge of heads."]
