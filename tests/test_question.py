@@ -137,7 +137,7 @@ def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
     assert list(prefer_answer_forms(graph, how, candidates, np.asarray([0.60, 0.55, 0.70]))) == list(np.float32([0.60, 0.55, 0.70]))
 
 
-def test_the_first_passage_with_the_form_of_the_answer_is_kept_in_the_context(engine):
+def test_passages_with_the_form_of_the_answer_and_the_best_of_them_kept_in_the_context(engine):
     encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
     who = Question("Who invented the zorb?", encoding, np.zeros(0), kind="who")
     graph = type("G", (), {"unit_sentences": [[(0, 9, "Zorbs roll down hills fast.")], [(0, 9, "Zorbs were invented by Ada Lovelace.")]]})()
