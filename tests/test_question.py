@@ -90,29 +90,46 @@ def test_three_terms_are_told_apart_by_what_not_all_of_them_share():
     assert [t.words for t in terms] == [("encoder", "only"), ("decoder", "only"), ("encoder", "decoder")]
 
 
-def test_forms_that_answer_a_use_a_condition_a_composition_and_a_formula():
+# (question, its kind, sentences with the form of an answer to it, sentences without)
+FORMS = [
+    ("What are zorbs used for?", "use", ["Zorbs are best suited for tasks such as rolling."], ["Zorbs are round."]),
+    ("When is a zorb used instead of a quiffle?", "condition", ["When the hill is steep, a zorb is used instead."], ["Zorbs were made in 1994."]),
+    ("When was the zorb invented?", "number", ["Zorbs were made in 1994."], ["When the hill is steep, zorbs roll."]),
+    (
+        "What is inside a zorb?", "list",
+        ["Each zorb has two chambers.", "A zorb consists of a ball in a ball."],
+        ["Queries, keys, and values come from the zorb."],  # an enumeration of anything is no composition
+    ),
+    ("What are the three parts of a zorb?", "list", ["The shell, the core, and the air are its parts."], []),
+    ("Who wrote the zorb paper?", "who", ["Ada Lovelace*, Alan Turing* wrote it."], ["Zorbs roll, fast and far."]),
+    ("Where are quiffles applied?", "place", ["Quiffles are applied after the split, before the spin."], ["Quiffles spin."]),
+    (
+        "How is the weight of a zorb computed?", "formula",
+        ["The weight is $$w = m g$$ for a zorb.", "It is computed as mass times g."], ["Zorbs are heavy, round and fast."],
+    ),
+    ("What is zorb scoring?", "definition", ["The zorb scoring function is given by $s = a + b$."], ["The zorb scoring function was slow."]),
+    (
+        "How does a zorb spin?", "how",
+        ["A zorb spins by pushing water backwards.", "Instead of a motor, it uses fins."], ["A zorb is a small round animal."],
+    ),
+    (
+        "What are the two phases of zorbing?", "list",
+        ["Zorbing has two main phases: rolling and bouncing."],
+        [
+            "Zorbing has phases: rolling and bouncing.",
+            "The two phases differ.",
+            "- The two-phase zorbing process - Rolling and bouncing",  # "two-phase" counts nothing
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "answers", "others"), FORMS)
+def test_the_form_of_a_sentence_that_answers_each_kind(text, kind, answers, others):
     encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
-    use = Question("What are zorbs used for?", encoding, np.zeros(0), kind="use")
-    assert use.satisfied_by("Zorbs are best suited for tasks such as rolling.") and not use.satisfied_by("Zorbs are round.")
-    when = Question("When is a zorb used instead of a quiffle?", encoding, np.zeros(0), kind="condition")
-    assert when.satisfied_by("When the hill is steep, a zorb is used instead.") and not when.satisfied_by("Zorbs were made in 1994.")
-    date = Question("When was the zorb invented?", encoding, np.zeros(0), kind="number")
-    assert date.satisfied_by("Zorbs were made in 1994.") and not date.satisfied_by("When the hill is steep, zorbs roll.")
-    inside = Question("What is inside a zorb?", encoding, np.zeros(0), kind="list")
-    assert inside.satisfied_by("Each zorb has two chambers.") and inside.satisfied_by("A zorb consists of a ball in a ball.")
-    assert not inside.satisfied_by("Queries, keys, and values come from the zorb.")  # an enumeration of anything is no composition
-    parts = Question("What are the three parts of a zorb?", encoding, np.zeros(0), kind="list")
-    assert parts.satisfied_by("The shell, the core, and the air are its parts.")
-    who = Question("Who wrote the zorb paper?", encoding, np.zeros(0), kind="who")
-    assert who.satisfied_by("Ada Lovelace*, Alan Turing* wrote it.") and not who.satisfied_by("Zorbs roll, fast and far.")
-    where = Question("Where are quiffles applied?", encoding, np.zeros(0), kind="place")
-    assert where.satisfied_by("Quiffles are applied after the split, before the spin.") and not where.satisfied_by("Quiffles spin.")
-    formula = Question("How is the weight of a zorb computed?", encoding, np.zeros(0), kind="formula")
-    assert formula.satisfied_by("The weight is $$w = m g$$ for a zorb.") and formula.satisfied_by("It is computed as mass times g.")
-    assert not formula.satisfied_by("Zorbs are heavy, round and fast.")
-    define = Question("What is zorb scoring?", encoding, np.zeros(0), kind="definition", subject="zorb scoring")
-    assert define.satisfied_by("The zorb scoring function is given by $s = a + b$.")
-    assert not define.satisfied_by("The zorb scoring function was slow.")
+    question = Question(text, encoding, np.zeros(0), kind=kind, subject=definition_subject(text) if kind == "definition" else "")
+    assert all(question.satisfied_by(s) for s in answers), answers
+    assert not any(question.satisfied_by(s) for s in others), others
 
 
 def test_a_compared_term_is_asked_the_question_alone():
@@ -162,17 +179,6 @@ def test_a_closing_condition_is_not_what_is_compared():
     question = reader.parse("What changed about the zorb when the query and key lengths differ?", encoding)
     assert question.kind == "other" and question.terms == ()
     assert reader.parse("How do zorbs and quiffles differ?", encoding).kind == "compare"
-
-
-def test_forms_that_answer_how_and_counted_lists():
-    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
-    how = Question("How does a zorb spin?", encoding, np.zeros(0), kind="how")
-    assert how.satisfied_by("A zorb spins by pushing water backwards.") and how.satisfied_by("Instead of a motor, it uses fins.")
-    assert not how.satisfied_by("A zorb is a small round animal.")
-    two = Question("What are the two phases of zorbing?", encoding, np.zeros(0), kind="list")
-    assert two.satisfied_by("Zorbing has two main phases: rolling and bouncing.")
-    assert not two.satisfied_by("Zorbing has phases: rolling and bouncing.") and not two.satisfied_by("The two phases differ.")
-    assert not two.satisfied_by("- The two-phase zorbing process - Rolling and bouncing")  # "two-phase" counts nothing
 
 
 def test_reading_encodes_each_part_of_the_question(engine):
