@@ -28,7 +28,7 @@ from qa_engine.context import allowed_citations, context_tables
 from qa_engine.errors import SettingsError
 from qa_engine.results import KINDS
 from qa_engine.sentences import sentence_spans
-from qa_engine.search import Candidate
+from qa_engine.search import Candidate, cover_terms, prefer_answer_forms
 from reliability.support import FakeLLM  # one fake OpenAI-compatible server for every test
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,7 +329,17 @@ def test_cross_encoder_scores_order_the_evidence(engine, fixture_settings, tiny_
     candidates = candidates_of(engine.index, answer.evidence)
     model_scores = reranked.reranker.scores(engine.index, engine.graph, query, candidates)
     given = np.array([e.score for e in answer.evidence], dtype=np.float32)
-    np.testing.assert_allclose(given, model_scores, rtol=1e-3, atol=1e-4)  # the evidence carries that model's scores
+    # the evidence carries that model's scores as search ranks by them (`cover_terms` may keep the best
+    # bridge or answer-form passage in the context); every other record carries the model's own score
+    qa = settings.qa
+    searched = reranked.search(engine.index, engine.graph, query, qa.top_k_entities, qa.top_k_text_units)
+    raw = reranked.reranker.scores(engine.index, engine.graph, query, searched)
+    ranked = cover_terms(engine.graph, query, searched, prefer_answer_forms(engine.graph, query, searched, raw))
+    by_record = {(c.kind, c.row): (float(score), c.bridge or c.form) for c, score in zip(searched, ranked, strict=True)}
+    np.testing.assert_allclose(given, [by_record[(c.kind, c.row)][0] for c in candidates], rtol=1e-3, atol=1e-4)
+    plain = np.array([not by_record[(c.kind, c.row)][1] for c in candidates])
+    assert plain.sum() > len(candidates) // 2
+    np.testing.assert_allclose(given[plain], model_scores[plain], rtol=1e-3, atol=1e-4)
     assert_best_first_within_kinds(answer.evidence)
     assert len(set(np.round(model_scores, 4))) > len(model_scores) // 2  # the ordering is not decided by ties
     default_scores = engine.reranker.scores(engine.index, engine.graph, query, candidates)
