@@ -16,6 +16,7 @@ sentence of a record it cites: support elsewhere is reported, not credited.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,10 +211,14 @@ def _cut_quote(words: list[str], text: str) -> bool:
     record = text.split()
     if len(words) <= CUT_QUOTE_WORDS or len(record) < 2:
         return False
-    starts = (" ".join(record), " ".join(record[1:]))  # the chunk may begin mid-word
+    starts = (text, " ".join(record[1:]))  # the chunk may begin mid-word
+    ends = (text, " ".join(record[:-1]))  # or end mid-word
     for k in range(len(words) - 1, CUT_QUOTE_WORDS - 1, -1):
-        head, tail = " ".join(words[:k]), " ".join(words[-k:])
-        if any(s.startswith(tail) for s in starts) or text.endswith(head) or " ".join(record[:-1]).endswith(head):
+        # a tail of k > 1 words can only start a record at one of its first two words, a head end
+        # it at one of its last two: only those k are worth joining
+        if words[-k] in record[:2] and any(s.startswith(" ".join(words[-k:])) for s in starts):
+            return True
+        if words[k - 1] in record[-2:] and any(s.endswith(" ".join(words[:k])) for s in ends):
             return True
     return False
 
@@ -224,7 +229,9 @@ def _candidates(claim: str, sentences: list[_Sentence]) -> list[int]:
     return [int(i) for i in np.argsort(shared, kind="stable")[::-1][:CANDIDATES] if shared[i]]
 
 
+@lru_cache(maxsize=4096)
 def _folded(text: str) -> str:
+    """Lower-case words, single-spaced; cached: each record is folded once per answer, not once per claim."""
     return " ".join(_WORD.findall(text.lower()))
 
 
