@@ -80,11 +80,12 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
     names = _named(question)
-    if question.kind != "yes/no" and names and all(w in question.unknown for w in names):
-        # a fact asked about things the corpus never names: whatever it says is about something else
-        return Draft(f"{abstention(question.text)} {_not_mentioned(question, names)}.", abstained=True)
-    if missing:  # what the evidence says is about the rest of the question: match that
-        sentences = _scored_sentences(index, graph, question.without(missing), packed)
+    if question.kind != "yes/no" and names and names[0] in question.unknown:
+        # a fact asked about something the corpus never names (the question's first name is its
+        # subject): whatever it says is about something else
+        return Draft(f"{abstention(question.text)} {_not_mentioned(question, [w for w in names if w in question.unknown])}.", abstained=True)
+    if missing or question.unknown:  # what the evidence says is about the rest of the question: match that
+        sentences = _scored_sentences(index, graph, question.without([*question.unknown, *missing]), packed)
     passages = [normalize(e.text) for e in evidence if e.kind == "sources"]
     lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences, passages)]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
@@ -127,19 +128,25 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
 
 
 def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
-    """Words of the question no evidence mentions: words the corpus never uses, and names
-    (capitalized inside the question, acronyms, entities it links) that no evidence text has."""
+    """Words of the question no evidence mentions: terms the corpus never uses (not general
+    English), and names (capitalized inside the question, acronyms, entities it links) that no
+    evidence text has."""
     said = set().union(*(word_set(e.text) | word_set(e.title) for e in evidence)) if evidence else set()
     names = _named(question)
-    return [w for w in dict.fromkeys([*question.unknown, *names]) if not word_set(w) <= said]
+    return [w for w in dict.fromkeys([*question.unknown_terms, *names]) if not word_set(w) <= said]
 
 
 def _named(question: Question) -> list[str]:
-    """Acronyms, capitalized words inside the question, words with digits: what it names."""
+    """Acronyms, capitalized words inside a sentence of the question, words with digits: what it names."""
+    text = question.text
     return [
-        m.group(0) for m in _NAME.finditer(question.text)
-        if m.group(0).lower() not in STOPWORDS and (m.start() > 0 or m.group(0).isupper() or any(c.isdigit() for c in m.group(0)))
+        m.group(0) for m in _NAME.finditer(text)
+        if m.group(0).lower() not in STOPWORDS
+        and (not _SENTENCE_START.search(text[: m.start()]) or m.group(0).isupper() or any(c.isdigit() for c in m.group(0)))
     ]
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?])\s*$")  # what comes before a sentence's first word
 
 
 def premise_sentence(question: Question, missing: list[str]) -> str:

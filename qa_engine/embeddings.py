@@ -63,6 +63,12 @@ class TokenEncoding:
     spans: np.ndarray  # (n, 2) int32 character offsets into the text
 
 
+def whole_words(model) -> frozenset[str]:
+    """The words the encoder's tokenizer keeps in one piece: general English, as its training
+    text used it (a technical term, "svd" or "quantization", comes apart into word pieces)."""
+    return frozenset(w for w in model.tokenizer.get_vocab() if w.isalpha() and len(w) > 1)
+
+
 def encode(model, texts: list[str], batch_size: int = 32) -> np.ndarray:
     """Pooled, unit-length vectors (float32)."""
     with _model_lock:

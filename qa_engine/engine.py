@@ -35,10 +35,11 @@ class QAEngine:
         self.settings = settings
         self.index = index
         self.graph = Graph(index)
-        self.reader = Reader(index.text_units["text"].fillna("").tolist(), index.entities["title"].tolist(), index.aliases)
-        self.search = graph_search if settings.qa.search == "graph" else local_search
         model_name = settings.graphrag.get_embedding_model_config(settings.graphrag.embed_text.embedding_model_id).model
         self.model = embeddings.load_sentence_transformer(model_name)
+        texts = index.text_units["text"].fillna("").tolist()
+        self.reader = Reader(texts, index.entities["title"].tolist(), index.aliases, embeddings.whole_words(self.model))
+        self.search = graph_search if settings.qa.search == "graph" else local_search
         self.reranker = make_reranker(settings.qa.reranker)
         # questions multiply small matrices: BLAS threads only contend (21 ms vs 330 ms p50 beside a busy process)
         threadpool_limits(1, user_api="blas")

@@ -135,6 +135,7 @@ class Question:
     mentions: tuple[Mention, ...] = ()
     terms: tuple[Term, ...] = ()  # compared terms, two or more, or none
     unknown: tuple[str, ...] = ()  # content words the indexed corpus never uses
+    unknown_terms: tuple[str, ...] = ()  # of those, the ones general English lacks: what a premise names
     subject: str = ""  # what a definition question asks about
     parts: tuple[Question, ...] = ()  # what it asks of each compared term (in the order of `terms`), or each of its clauses
 
@@ -171,10 +172,17 @@ class Question:
 class Reader:
     """What reading a question needs from the index, prepared once per engine."""
 
-    def __init__(self, texts: list[str], titles: list[str], aliases: Iterable[tuple[str, str]] = ()):
+    def __init__(self, texts: list[str], titles: list[str], aliases: Iterable[tuple[str, str]] = (), common: Iterable[str] = ()):
         self.idf = inverse_document_frequency(texts)
         self.vocabulary = {form for word in self.idf for form in _forms(word)}
         self.linker = EntityLinker(titles, aliases)
+        self.common = frozenset(common)  # general English (`embeddings.whole_words`)
+
+    def is_common(self, word: str) -> bool:
+        """A general English word, in some inflection: a small corpus never uses many of them
+        ("restrict", "outgrows", "wrote"), and saying so tells nothing of what it covers."""
+        lowered = word.lower()
+        return any(f in self.common for f in {lowered, *(lowered[: -len(a)] + b for a, b in _INFLECTIONS if lowered.endswith(a) and len(lowered) - len(a) > 2)})
 
     def knows(self, word: str) -> bool:
         """The corpus uses the word, in some inflection, or every part of a hyphenated one."""
@@ -203,6 +211,7 @@ class Reader:
             kind=kind,
             mentions=tuple(self.linker.mentions(text)),
             unknown=whole.unknown,
+            unknown_terms=whole.unknown_terms,
             subject=definition_subject(text) if kind == "definition" else "",
         )
 
@@ -226,13 +235,16 @@ class Reader:
             mentions=tuple(mentions),
             terms=terms if kind == "compare" else (),
             unknown=unknown,
+            unknown_terms=tuple(w for w in unknown if not self.is_common(w)),
             subject=definition_subject(text) if kind == "definition" else "",
         )
 
 
+_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e"), ("ly", ""))
 _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition
 _NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
+_NOT_A_SUBJECT = re.compile(rf"[,.;:!?]|\b(?:{_AUXILIARY}|what|which|who|how|why|when|where)\b", re.IGNORECASE)
 _FRAME_WORDS = re.compile(rf"^(?:what|which|who|how|why|when|where)\s+(?:{_AUXILIARY}\s+)?(?:an?\s+|the\s+)?", re.IGNORECASE)
 
 
@@ -243,8 +255,19 @@ def clauses(text: str) -> list[str]:
     parts = [p.strip(" ?") for p in _NEXT_CLAUSE.split(text.strip())]
     if len(parts) < 2 or any(len([w for w in _WORDS.findall(p) if w.lower() not in STOPWORDS]) < 1 for p in parts):
         return []
-    subject = _FRAME_WORDS.sub("", parts[0])
+    subject = re.sub(r"^(?:in|inside|of|on|about|for)\s+", "", _FRAME_WORDS.sub("", parts[0]), flags=re.IGNORECASE)
+    if _NOT_A_SUBJECT.search(subject):  # "method is that built on": a clause, not a noun phrase a pronoun stands for
+        return [parts[0] + "?"] + [p + "?" for p in parts[1:]]
     return [parts[0] + "?"] + [_PRONOUN.sub(lambda m: subject + ("'s" if m.group(0).lower() in ("its", "their") else ""), p) + "?" for p in parts[1:]]
+
+
+def refers_back(clause: str) -> bool:
+    """A later clause about what an earlier one's answer names: "what does that method keep
+    in its cache?" after "Which method is it built on?"."""
+    return _BACK_REFERENCE.search(clause) is not None
+
+
+_BACK_REFERENCE = re.compile(r"\b(?:it|its|they|them|their|(?:that|this|these|those)\s+(?!is\b|are\b|was\b|were\b)[a-z]+)\b", re.IGNORECASE)
 
 
 def question_kind(text: str, skip: str = "") -> str:
@@ -329,6 +352,8 @@ def _to_mentions(run: list[int], tokens: list[tuple[str, int, int]], mentions: l
     if not inside:
         return run
     end = inside[0].end
+    if next(w for w, a, b in (tokens[i] for i in run) if b >= end).lower().endswith("'s"):
+        return run  # "Mistral's rolling buffer cache": the name owns the words after it
     for m in inside[1:]:
         if m.start > end + 1:  # a word between: the name is over
             break

@@ -24,7 +24,7 @@ from rank_bm25 import BM25Okapi
 from scipy import sparse
 
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, word_set
+from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, refers_back, word_set
 from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
@@ -51,6 +51,7 @@ class Candidate:
     similarity: float  # cosine of the question and the record's pooled vector
     bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
     form: bool = False  # a passage holding a sentence of the form of the answer (`form_units`)
+    clauses: tuple[int, ...] = ()  # the clauses of the question it is one of the own best passages of
 
 
 class Graph:
@@ -77,6 +78,10 @@ class Graph:
                         self.reports_of[entity_row_by_id[entity_id]].append(report_row[community])
         unit_row = {u: i for i, u in enumerate(index.text_units["id"])}
         self.units_of = [[unit_row[u] for u in ids if u in unit_row] for ids in entities["text_unit_ids"]]
+        self.entities_in: list[list[int]] = [[] for _ in range(len(unit_row))]  # per text unit, the entities it names
+        for e, units in enumerate(self.units_of):
+            for u in units:
+                self.entities_in[u].append(e)
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
@@ -99,7 +104,12 @@ class Graph:
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
         self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
         self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
-        self.home_of = [Counter(self.document_of[u] for u in units).most_common(1)[0][0] if units else None for units in self.units_of]
+        titled_words = dict(self.documents_titled)
+        self.home_of = [  # the document whose title names the entity, else the one holding most of its passages
+            max(Counter(self.document_of[u] for u in units).items(), key=lambda dc: (word_set(title) <= titled_words.get(dc[0], set()), dc[1]))[0]
+            if units else None
+            for title, units in zip(entities["title"], self.units_of, strict=True)
+        ]
         self.names_of: dict[int, list[set[str]]] = defaultdict(list)  # entity row -> its title's and aliases' words
         for title, alias in [*((t, t) for t in entities["title"]), *index.aliases]:
             if title in self.entity_row:
@@ -135,6 +145,11 @@ class Graph:
         question: "Mamba follows the spirit of which project?" -> FlashAttention's README)."""
         documents = {self.document_of[u] for u in found}
         return [u for u in walked if self.document_of[u] not in documents] if documents else []
+
+    def unnamed(self, unit: int, question: Question) -> list[int]:
+        """The entities a passage names that the question does not: where its answer leads next
+        ("... LongAlpaca models with StreamingLLM" -> StreamingLLM)."""
+        return [e for e in self.entities_in[unit] if e not in question.entities]
 
     def units_naming(self, term: Term) -> set[int]:
         """Text units holding all the term's distinctive words, naming an entity inside it, or in
@@ -235,20 +250,31 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     for term, part in question.asked_of_terms():  # each ranked for its own question
         units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     formed = set(form_units(graph, question, units)) if not question.parts else set()
-    for clause in () if question.terms else question.parts:  # "What is A and when is it used?": each clause's own passages
+    clause_of: dict[int, list[int]] = defaultdict(list)  # text unit -> the clauses it is one of the best passages of
+    previous: list[int] = []
+    for k, clause in enumerate(() if question.terms else question.parts):  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
-        fused = reciprocal_rank_fusion([own, graph.bm25_ranking(clause.text, k_text_units)])
+        rankings = [own, graph.bm25_ranking(clause.text, k_text_units)]
+        if previous and refers_back(clause.text):  # "Which method is it built on, and what does that method keep?"
+            named = [e for u in previous for e in graph.unnamed(u, question)]
+            rankings.append(graph.bridges(graph.walk(list(dict.fromkeys(named)), {}, k_text_units), previous))
+        fused = reciprocal_rank_fusion(rankings)
         answering = form_units(graph, clause, fused)  # and its first one with a sentence of the answer's form
         units += fused[:TERM_UNITS] + answering[:1]
         formed.update(answering)
+        for u in fused[:TERM_UNITS]:
+            clause_of[u].append(k)
+        previous = fused[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
     # a second hop starts from what the question names, not from entities its words happen to be near
     bridges = set(graph.bridges(walked, [*dense[:BRIDGE_AFTER], *lexical[:BRIDGE_AFTER]])) if question.entities else set()
     listed = {c.row for c in candidates if c.kind == "text_units"}
     candidates += [Candidate("text_units", u, found.get(("text_units", u)) or _cosine(index, "text_units", u, vector)) for u in bridges - listed]
+    marked = bridges | formed | clause_of.keys()
     return [
-        replace(c, bridge=c.row in bridges, form=c.row in formed) if c.kind == "text_units" and c.row in bridges | formed else c
+        replace(c, bridge=c.row in bridges, form=c.row in formed, clauses=tuple(clause_of.get(c.row, ())))
+        if c.kind == "text_units" and c.row in marked else c
         for c in candidates
     ]
 
@@ -286,8 +312,11 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
     if not units:
         return scores
     top = float(max(scores[i] for i in units))
-    for kept in ([i for i in units if candidates[i].bridge], [i for i in units if candidates[i].form]):
-        if kept:  # the best-scored way to another document, or to a clause's answer, stays in the context, as its last place holds it
+    clauses = sorted({k for i in units for k in candidates[i].clauses})
+    kept_groups = [[i for i in units if candidates[i].bridge], [i for i in units if candidates[i].form]]
+    kept_groups += [[i for i in units if k in candidates[i].clauses] for k in clauses]
+    for kept in kept_groups:
+        if kept:  # the best-scored way to another document, to a sentence of the answer's form, or to each clause's answer, stays in the context, as its last place holds it
             best = max(kept, key=lambda i: scores[i])
             ranked = sorted((float(scores[i]) for i in units), reverse=True)
             if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:

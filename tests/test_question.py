@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_engine import QAEngine
+from qa_engine import QAEngine, embeddings
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
 from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms
@@ -252,6 +252,17 @@ def test_reader_marks_words_the_corpus_never_uses():
     encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
     question = reader.parse("Can SVD be used to compute attention scores?", encoding)
     assert question.unknown == ("SVD",) and question.kind == "yes/no"  # "compute": as "computed"
+
+
+def test_general_english_the_corpus_never_uses_is_no_missing_term(engine):
+    """The encoder's whole words are general English; a term it splits into pieces is not."""
+    common = embeddings.whole_words(engine.model)
+    assert {"restrict", "wrote", "way"} <= common and not {"svd", "quantization"} & common
+    reader = Reader(["Attention scores are computed as dot products."], ["ATTENTION"], common=common)
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    question = reader.parse("Do attention scores restrict SVD in the way quantization restricts it?", encoding)
+    assert set(question.unknown) == {"restrict", "SVD", "way", "quantization", "restricts"}
+    assert question.unknown_terms == ("SVD", "quantization")  # "restricts": an inflection of a common word
 
 
 @pytest.fixture(scope="module")
