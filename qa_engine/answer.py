@@ -122,9 +122,19 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         pool.remove(sentence)
         window = WINDOW_FIRST if sentence is sentences[0] or not chosen else WINDOW  # the best match keeps its paragraph
         text = _quote(graph, sentence.text, window, passages)
-        if not any(_repeats(text, c) for _, _, c in chosen):
+        went_on = next((k for k, (_, c, quoted) in enumerate(chosen) if _goes_on(quoted, text, sentence.text)), None)
+        if went_on is not None:  # "This is helpful for ..." after the bullet that ends with what "this" is: one quote
+            label, c, quoted = chosen[went_on]
+            chosen[went_on] = (label, c, f"{quoted} {text[text.index(sentence.text) :]}")
+        elif not any(_repeats(text, c) for _, _, c in chosen):
             chosen.append(("", sentence, text))
     return chosen
+
+
+def _goes_on(quoted: str, text: str, sentence: str) -> bool:
+    """A quote whose context before its sentence is where an earlier quote ends: it continues it."""
+    before = text[: text.find(sentence)].strip()
+    return bool(before) and sentence not in quoted and quoted.endswith(before)
 
 
 def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:

@@ -22,6 +22,7 @@ def add_authors(
     known = {str(t).lower(): str(t) for t in entities["title"]}  # a person the text already names keeps that entity
     people: dict[str, dict] = {}
     links: list[dict] = []
+    bylines: dict[str, str] = {}  # the paper's main contribution -> who wrote the paper, in one sentence
     for title, raw, unit_ids in zip(documents["title"], documents["raw_data"], documents["text_unit_ids"], strict=True):
         authors = [str(a) for a in raw.get("authors", [])] if isinstance(raw, dict) and raw.get("authors") is not None else []
         if not authors:
@@ -30,6 +31,8 @@ def add_authors(
         front = f"{title} {raw.get('abstract') or ''}".lower()
         contributions = _contributions(entities, set(units), front)
         presents = f", which presents {', '.join(contributions)}" if contributions else ""
+        if contributions:  # "Who wrote the KIVI paper?" is answered by every author at once
+            bylines[contributions[0]] = f'The paper "{title}" is by {_listing(authors)}.'
         for author in authors:
             named_in = [u for u in units if author in unit_text.get(u, "")] or units[:1]
             name = known.get(author.lower(), author)
@@ -44,6 +47,9 @@ def add_authors(
     if not people:
         return entities, relationships
     entities = entities.copy()
+    for i, title in zip(entities.index, entities["title"], strict=True):
+        if title in bylines:
+            entities.at[i, "description"] = f"{entities.at[i, 'description']} {bylines[title]}".strip()
     rows = {t: i for i, t in zip(entities.index, entities["title"], strict=True)}
     for name, person in people.items():
         if name in rows:  # named in the text too: its authorship joins what the text says of it
@@ -66,3 +72,7 @@ def _contributions(entities: pd.DataFrame, units: set[str], front: str) -> list[
         if mine and re.search(rf"(?<!\w){re.escape(str(title).lower())}(?!\w)", front):
             found.append((len(mine), str(title)))
     return [title for _, title in sorted(found, key=lambda f: (-f[0], f[1]))[:MAX_CONTRIBUTIONS]]
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

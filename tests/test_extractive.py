@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qa_engine.answer import MAX_SENTENCES, _before, _context_start, _repeats
+from qa_engine.answer import MAX_SENTENCES, _before, _context_start, _goes_on, _repeats
 from qa_engine.sentences import normalize, sentence_spans, successors
 
 _BULLET = re.compile(r"^- (.+?) (\[Data: [^\]]+\])$", re.MULTILINE)
@@ -77,3 +77,13 @@ def test_off_corpus_or_empty_of_content_abstains(engine, question):
     corpus says of the Transformer evidence about a Zorblax oracle it never names."""
     answer = engine.ask(question)
     assert answer.abstained and answer.citations.is_empty(), answer.text
+
+
+def test_a_quote_that_starts_where_an_earlier_one_ends_continues_it():
+    """"This is helpful for ..." is quoted with the sentence before it; when an earlier bullet
+    ends with that sentence, the new one goes on from it instead of being dropped as a repeat."""
+    earlier = "Zorbs are stored in blocks. A lookup table helps share blocks."
+    quote = "A lookup table helps share blocks. This is helpful for parallel spinning."
+    assert _goes_on(earlier, quote, "This is helpful for parallel spinning.")
+    assert not _goes_on(earlier, "This is helpful for parallel spinning.", "This is helpful for parallel spinning.")  # nothing before it
+    assert not _goes_on("Zorbs are stored in blocks.", quote, "This is helpful for parallel spinning.")  # the earlier one ends elsewhere
