@@ -220,7 +220,8 @@ class Reader:
         main = _SUBORDINATE.sub("", text)  # "... when the query and key lengths differ?" compares nothing
         kind = question_kind(main)
         terms = compared_terms(main, mentions)
-        if terms and kind in ("how", "other", "definition", "use", "condition", "place"):  # "How do A and B each ...": one part per term
+        if terms and (kind in ("how", "other", "definition", "use", "condition", "place") or kind == "yes/no" and all(t.entities for t in terms)):
+            # "How do A and B each ...", "Do KIVI and StreamingLLM ...?": one part per term
             kind = "compare"
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
             kind = question_kind(text, skip="compare")
@@ -329,14 +330,15 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         label = " ".join(words[k])
         asked = " ".join(f"{text[: spans[0][0]]}{label}{text[spans[-1][1] :]}".split())
-        _, colon, question = text[spans[-1][1] :].partition(":")
-        if colon and _EACH.search(question):  # "A and B both do X: what does each use?" asks "what does A use?"
-            asked = " ".join(_EACH.sub(label, question).split())
+        _, mark, question = (*_ASKED_AFTER.split(text[spans[-1][1] :], maxsplit=1), "", "")[:3]
+        if mark and _EACH.search(question):  # "A and B both do X: what does each use?" asks "what does A use?"
+            asked = " ".join(_EACH.sub(lambda m: label + ("'s" if m.group(0).lower() == "their" else ""), question).split())
         terms.append(Term(label, distinct, inside, asked))
     return tuple(terms)
 
 
-_EACH = re.compile(r"\b(?:each(?: one)?|each of them|both of them|they)\b", re.IGNORECASE)
+_EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b", re.IGNORECASE)
+_ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A and B both do X. How ...?"
 
 
 def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[int]) -> str:

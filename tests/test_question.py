@@ -66,6 +66,21 @@ def _labels(text: str, titles: list[str]) -> list[str]:
     return [t.label for t in compared_terms(text, EntityLinker(titles).mentions(text))]
 
 
+def test_a_possessive_name_keeps_its_head_and_a_later_sentence_asks_each():
+    text = "How do PagedAttention and Mistral's rolling buffer cache each keep memory low?"
+    assert _labels(text, ["PAGEDATTENTION", "MISTRAL"]) == ["PagedAttention", "Mistral's rolling buffer cache"]
+    text = "Zorbs and Quiffles both spin. How does each of them stop, and what are their sizes?"
+    terms = compared_terms(text, EntityLinker(["ZORBS", "QUIFFLES"]).mentions(text))
+    assert [t.asked for t in terms] == ["How does Zorbs stop, and what are Zorbs's sizes?", "How does Quiffles stop, and what are Quiffles's sizes?"]
+
+
+def test_a_yes_no_question_on_two_named_things_is_asked_of_each():
+    reader = Reader(["Zorbs and quiffles spin."], ["ZORB", "QUIFFLE"])
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    assert reader.parse("Do zorbs and quiffles need fine-tuning?", encoding).kind == "compare"
+    assert reader.parse("Can I give a zorb a book and get a summary?", encoding).kind == "yes/no"  # "a book and get": no names
+
+
 def test_a_conjunct_is_the_name_not_the_verb_after_it():
     text = "How do the Perceiver and the Swin Transformer keep attention affordable?"
     assert _labels(text, ["PERCEIVER", "SWIN TRANSFORMER", "ATTENTION"]) == ["Perceiver", "Swin Transformer"]
