@@ -6,7 +6,7 @@ that has the form of an answer (the defining sentence of "what is", a causal one
 one with a number for "how many"), or for a comparison one labelled part per compared term;
 then supporting sentences, diverse (maximal marginal relevance, no near-duplicates). Each is
 cited with the records it came from and the entities it names. A sentence's match is
-`question.sentence_match`: which words answer the question's words and what the sentence is
+`question.sentence_matches`: which words answer the question's words and what the sentence is
 about. When even the best sentence is a weak match it abstains instead of inventing; when a
 word of the question is in no evidence (a premise the corpus does not share) it says so
 first, and answers the rest.
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, STOPWORDS, STRICT_FORMS, Question, Term, sentence_match, word_set
+from qa_engine.question import FORM_WITHIN, STOPWORDS, STRICT_FORMS, Question, Term, sentence_matches, word_set
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph
 from qa_engine.sentences import is_claim, normalize, sentence_spans
@@ -141,9 +142,15 @@ def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
     """Words of the question no evidence mentions: terms the corpus never uses (not general
     English), and names (capitalized inside the question, acronyms, entities it links) that no
     evidence text has."""
-    said = set().union(*(word_set(e.text) | word_set(e.title) for e in evidence)) if evidence else set()
+    said = set().union(*(_words_of(e.text) | _words_of(e.title) for e in evidence)) if evidence else set()
     names = _named(question)
     return [w for w in dict.fromkeys([*question.unknown_terms, *names]) if not word_set(w) <= said]
+
+
+@lru_cache(maxsize=4096)
+def _words_of(text: str) -> frozenset[str]:
+    """`word_set` of an evidence record, cached: the same records come back question after question."""
+    return frozenset(word_set(text))
 
 
 def _named(question: Question) -> list[str]:
@@ -223,7 +230,7 @@ def _listing(words: list[str]) -> str:
 
 def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> list[_Sentence]:
     """Whole sentences of source text and entity descriptions, best first, each once."""
-    found: dict[str, _Sentence] = {}
+    read: list[tuple[str, Packed, tuple[np.ndarray, ...]]] = []  # each sentence, its record, its views
     for p in packed:
         kind, row = p.candidate.kind, p.candidate.row
         if kind == "text_units":
@@ -234,23 +241,30 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
         else:
             continue
         store = index.tokens[kind]
-        spans, tokens = store.spans[row], store.unit(row)
+        spans, tokens = store.spans[row], store.unit(row).astype(np.float32)  # float16 on disk: widened once per record
         for i, (start, end, sentence) in enumerate(sentences):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
             if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
                 continue
-            _, vector = sentence_match(question, tokens[inside].astype(np.float32))
             context = _context_start(sentences, i)
             views = (tokens[inside],) if context is None else (tokens[inside], tokens[(spans[:, 0] >= context) & (spans[:, 1] <= end)])
-            score = _match(question, views)
-            if sentence not in found or score > found[sentence].score:
-                found[sentence] = _Sentence(sentence, score, p, vector, views)
+            read.append((sentence, p, views))
+    if not read:
+        return []
+    scores, pooled = sentence_matches(question, [v for _, _, views in read for v in views])  # every view in one product
+    found: dict[str, _Sentence] = {}
+    at = 0
+    for sentence, p, views in read:
+        score, vector = float(scores[at : at + len(views)].max()), pooled[at]  # as `_match` reads its views; the sentence's own vector
+        at += len(views)
+        if sentence not in found or score > found[sentence].score:
+            found[sentence] = _Sentence(sentence, score, p, vector, views)
     return sorted(found.values(), key=lambda s: -s.score)
 
 
 def _match(question: Question, views: tuple[np.ndarray, ...]) -> float:
     """How well a sentence answers: read alone or with what it speaks of ("It includes ...")."""
-    return max(sentence_match(question, v.astype(np.float32))[0] for v in views)
+    return float(sentence_matches(question, list(views))[0].max())
 
 
 def _context_start(sentences: list[tuple[int, int, str]], i: int) -> int | None:

@@ -74,10 +74,11 @@ def check_claims(text: str, evidence: list[Evidence], model) -> Checked:
     """Each claim of `text` scored against the sentences of `evidence` (MiniLM `model`)."""
     statements = split_claims(text)
     sentences = evidence_sentences(evidence)
-    vectors = claim_vectors(model, [s.text for s in statements], sentences, evidence)
+    quoting = {s.text: _quoting(s.text, evidence) for s in statements}  # an extractive answer's claims all quote
+    vectors = claim_vectors(model, [s.text for s in statements if not quoting[s.text]], sentences, evidence)
     claims, warnings = [], []
     for statement in statements:
-        claim, warning = _check(statement, sentences, evidence, vectors)
+        claim, warning = _check(statement, sentences, evidence, vectors, quoting[statement.text])
         claims.append(claim)
         if warning:
             warnings.append(warning)
@@ -139,8 +140,8 @@ def evidence_sentences(evidence: list[Evidence]) -> list[_Sentence]:
     return found
 
 
-def _check(statement: _Statement, sentences: list[_Sentence], evidence: list[Evidence], vectors) -> tuple[Claim, str]:
-    scores = sentence_scores(statement.text, sentences, evidence, vectors)
+def _check(statement: _Statement, sentences: list[_Sentence], evidence: list[Evidence], vectors, quoting: set) -> tuple[Claim, str]:
+    scores = sentence_scores(statement.text, sentences, evidence, vectors, quoting)
     best = float(scores.max()) if len(scores) else 0.0
     holding = [s for s, score in zip(sentences, scores, strict=True) if score >= SUPPORTED_AT]
     support = _ids(holding)
@@ -169,10 +170,13 @@ def claim_vectors(model, claims: list[str], sentences: list[_Sentence], evidence
     return dict(zip(texts, embeddings.encode(model, texts), strict=True)) if texts else {}
 
 
-def sentence_scores(claim: str, sentences: list[_Sentence], evidence: list[Evidence], vectors: dict[str, np.ndarray]) -> np.ndarray:
-    """Support of the claim by each sentence, in [0, 1]; 1 for a sentence or record that quotes it."""
+def sentence_scores(
+    claim: str, sentences: list[_Sentence], evidence: list[Evidence], vectors: dict[str, np.ndarray], quoting: set | None = None
+) -> np.ndarray:
+    """Support of the claim by each sentence, in [0, 1]; 1 for a sentence or record that quotes
+    it (`quoting`: those records, when already found)."""
     scores = np.zeros(len(sentences), dtype=np.float32)
-    records = _quoting(claim, evidence)
+    records = _quoting(claim, evidence) if quoting is None else quoting
     if records:
         for i, s in enumerate(sentences):
             if (s.kind, s.id) in records:

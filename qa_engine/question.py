@@ -439,19 +439,31 @@ def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
 
 def cross_attention(question: Question, tokens: np.ndarray) -> float:
     """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
-    if len(tokens) == 0 or not question.weights.sum():  # a question with no tokens (only zero-width or control characters)
-        return 0.0
-    sims = question.encoding.tokens @ tokens.T.astype(np.float32)  # (question tokens, record tokens)
+    return float(cross_attention_many(question, [tokens])[0])
+
+
+def cross_attention_many(question: Question, records: list[np.ndarray]) -> np.ndarray:
+    """`cross_attention` of each record's tokens, from one matrix product over all of them:
+    each question token attends (softmax) over each record's tokens on their own."""
+    scores = np.zeros(len(records), dtype=np.float32)
+    lengths = np.asarray([len(r) for r in records], dtype=np.int64)
+    held = lengths > 0
+    if not held.any() or not question.weights.sum():  # a question with no tokens (only zero-width or control characters)
+        return scores
+    tokens = np.concatenate([r for r in records if len(r)]).astype(np.float32)  # float16 stores widened
+    sims = question.encoding.tokens @ tokens.T  # (question tokens, all records' tokens)
     logits = sims / TEMPERATURE
-    attention = np.exp(logits - logits.max(axis=1, keepdims=True))
-    attention /= attention.sum(axis=1, keepdims=True)
-    attended = (attention * sims).sum(axis=1)
-    return float(attended @ question.weights / question.weights.sum())
+    starts = np.concatenate([[0], np.cumsum(lengths[held])[:-1]])
+    attention = np.exp(logits - np.repeat(np.maximum.reduceat(logits, starts, axis=1), lengths[held], axis=1))
+    attended = np.add.reduceat(attention * sims, starts, axis=1) / np.add.reduceat(attention, starts, axis=1)  # (question tokens, records)
+    scores[held] = question.weights @ attended / question.weights.sum()
+    return scores
 
 
-def sentence_match(question: Question, tokens: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean of word-level cross-attention and the cosine of the mean-pooled sentence, and
-    that pooled vector (unit length): which words answer, and what the sentence is about."""
-    pooled = tokens.mean(axis=0)
-    pooled /= float(np.linalg.norm(pooled)) + 1e-12
-    return (cross_attention(question, tokens) + float(pooled @ question.encoding.vector)) / 2, pooled
+def sentence_matches(question: Question, views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per token set (a sentence, or a sentence with its context): the mean of word-level
+    cross-attention and the cosine of its mean-pooled vector, and that pooled vector (unit
+    length): which words answer, and what the sentence is about. One matrix product for all."""
+    pooled = np.stack([v.mean(axis=0) for v in views]).astype(np.float32)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True) + 1e-12
+    return (cross_attention_many(question, views) + pooled @ question.encoding.vector) / 2, pooled

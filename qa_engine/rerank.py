@@ -19,7 +19,7 @@ import numpy as np
 
 from qa_engine.errors import SettingsError
 from qa_engine.index_store import IndexData
-from qa_engine.question import Question, cross_attention
+from qa_engine.question import Question, cross_attention_many
 from qa_engine.search import Candidate, Graph
 
 class Reranker(Protocol):
@@ -43,22 +43,20 @@ class LateInteractionReranker:
     name: str = "late-interaction"
 
     def scores(self, index: IndexData, graph: Graph, question: Question, candidates: list[Candidate]) -> np.ndarray:
-        entity_score: dict[int, float] = {}
+        # a relationship has no token store: it is as relevant as the entities it joins
+        ends = {c.row: [e for e in graph.ends[c.row] if e >= 0] for c in candidates if c.kind == "relationships"}
+        records = list(dict.fromkeys(
+            [(c.kind, c.row) for c in candidates if c.kind != "relationships"] + [("entities", e) for es in ends.values() for e in es]
+        ))
+        attended = cross_attention_many(question, [index.tokens[kind].unit(row) for kind, row in records])
+        score = dict(zip(records, attended.tolist(), strict=True))
 
-        def entity(row: int) -> float:
-            if row not in entity_score:
-                entity_score[row] = cross_attention(question, index.tokens["entities"].unit(row))
-            return entity_score[row]
+        def of(c: Candidate) -> float:
+            if c.kind == "relationships":
+                return float(np.mean([score["entities", e] for e in ends[c.row]])) if ends[c.row] else 0.0
+            return score[c.kind, c.row]
 
-        def score(c: Candidate) -> float:
-            if c.kind == "relationships":  # no token store: as relevant as the entities it joins
-                ends = [e for e in graph.ends[c.row] if e >= 0]
-                return float(np.mean([entity(e) for e in ends])) if ends else 0.0
-            if c.kind == "entities":
-                return entity(c.row)
-            return cross_attention(question, index.tokens[c.kind].unit(c.row))
-
-        return np.asarray([score(c) for c in candidates], dtype=np.float32)
+        return np.asarray([of(c) for c in candidates], dtype=np.float32)
 
 
 class CrossEncoderReranker:
