@@ -437,14 +437,10 @@ def inverse_document_frequency(texts: list[str]) -> dict[str, float]:
     return {w: float(np.log((n + 1) / (c + 0.5))) for w, c in df.items()}
 
 
-def cross_attention(question: Question, tokens: np.ndarray) -> float:
-    """Weighted mean over question tokens of their attention-pooled similarity to `tokens`."""
-    return float(cross_attention_many(question, [tokens])[0])
-
-
 def cross_attention_many(question: Question, records: list[np.ndarray]) -> np.ndarray:
-    """`cross_attention` of each record's tokens, from one matrix product over all of them:
-    each question token attends (softmax) over each record's tokens on their own."""
+    """Per record: the weighted mean over question tokens of their attention-pooled similarity
+    to the record's tokens (softmax over each record's tokens on their own), all records from
+    one matrix product."""
     scores = np.zeros(len(records), dtype=np.float32)
     lengths = np.asarray([len(r) for r in records], dtype=np.int64)
     held = lengths > 0

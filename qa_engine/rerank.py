@@ -2,7 +2,7 @@
 
 The embedded default is a late-interaction cross-attention: every content token of the
 question attends (softmax over scaled dot products) over the record's token vectors,
-stored at index time, and the attended similarities are averaged (`question.cross_attention`,
+stored at index time, and the attended similarities are averaged (`question.cross_attention_many`,
 which the extractive answerer shares). It reads the
 question and each passage jointly at the token level, like a cross-encoder's attention
 layer, at the cost of a few small matrix products: no pretrained cross-encoder exists
