@@ -37,6 +37,7 @@ _ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\
 _LIST_ITEM = re.compile(r"(?:\(?\d{1,2}[.)]|\([a-z]\)|[-*•])\s")  # "(1) Find ...", "2. Remove ...", "- Keep ..."
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
+_BULLET = re.compile(r"(?:^|(?<=[.!?:]\s))[-*•]\s+(?=\S)")  # a list item's marker where a quoted sentence starts
 _WORD = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[\w-]+")
 _STATEMENT_END = re.compile(r"(?<=[.!?])\s+")
@@ -185,7 +186,8 @@ def best_sentence_score(index: IndexData, graph: Graph, question: Question, pack
 
 
 def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
-    return f"- {f'**{label}:** ' if label else ''}{text} {format_citation(_cite(sentence, evidence, graph, index, text))}"
+    shown = _BULLET.sub("", text)  # the answer's own bullet stands for the quoted ones: no "- - We follow ..."
+    return f"- {f'**{label}:** ' if label else ''}{shown} {format_citation(_cite(sentence, evidence, graph, index, text))}"
 
 
 def _part(graph: Graph, question: Question, term: Term, asked: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:

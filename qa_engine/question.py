@@ -246,6 +246,7 @@ _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\?
 _NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
 _NOT_A_SUBJECT = re.compile(rf"[,.;:!?]|\b(?:{_AUXILIARY}|what|which|who|how|why|when|where)\b", re.IGNORECASE)
+_INVERTED_SUBJECT = re.compile(rf"\b{_AUXILIARY}\s+((?:[A-Z][\w-]*|[\w-]*[A-Z][\w-]*)(?:\s+[A-Z][\w-]*)*)")
 _FRAME_WORDS = re.compile(rf"^(?:what|which|who|how|why|when|where)\s+(?:{_AUXILIARY}\s+)?(?:an?\s+|the\s+)?", re.IGNORECASE)
 
 
@@ -258,7 +259,10 @@ def clauses(text: str) -> list[str]:
         return []
     subject = re.sub(r"^(?:in|inside|of|on|about|for)\s+", "", _FRAME_WORDS.sub("", parts[0]), flags=re.IGNORECASE)
     if _NOT_A_SUBJECT.search(subject):  # "method is that built on": a clause, not a noun phrase a pronoun stands for
-        return [parts[0] + "?"] + [p + "?" for p in parts[1:]]
+        named = _INVERTED_SUBJECT.search(parts[0])  # "How big a speedup does StreamingLLM report ...": the name after the auxiliary
+        if named is None:
+            return [parts[0] + "?"] + [p + "?" for p in parts[1:]]
+        subject = named.group(1)
     return [parts[0] + "?"] + [_PRONOUN.sub(lambda m: subject + ("'s" if m.group(0).lower() in ("its", "their") else ""), p) + "?" for p in parts[1:]]
 
 

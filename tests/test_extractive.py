@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from qa_engine.answer import _BULLET as LIST_MARKER
 from qa_engine.answer import MAX_SENTENCES, _before, _context_start, _goes_on, _repeats
 from qa_engine.sentences import normalize, sentence_spans, successors
 
@@ -87,3 +88,9 @@ def test_a_quote_that_starts_where_an_earlier_one_ends_continues_it():
     assert _goes_on(earlier, quote, "This is helpful for parallel spinning.")
     assert not _goes_on(earlier, "This is helpful for parallel spinning.", "This is helpful for parallel spinning.")  # nothing before it
     assert not _goes_on("Zorbs are stored in blocks.", quote, "This is helpful for parallel spinning.")  # the earlier one ends elsewhere
+
+
+def test_quoted_list_items_lose_their_markers_not_their_dashes():
+    """The answer's bullet stands for a quoted item's own: no "- - We follow ..."."""
+    quoted = "- We follow ZorbLM for streaming inference. - We combine quiffles with zorbs. Zorbs - the round ones - roll."
+    assert LIST_MARKER.sub("", quoted) == "We follow ZorbLM for streaming inference. We combine quiffles with zorbs. Zorbs - the round ones - roll."

@@ -186,6 +186,9 @@ def test_a_coordination_of_questions_is_split_into_its_clauses():
     assert clauses("What is a zorb and how does it spin?") == ["What is a zorb?", "how does zorb spin?"]
     assert clauses("What are zorbs, and why do they spin?") == ["What are zorbs?", "why do zorbs spin?"]
     assert clauses("How does a zorb spin?") == [] and clauses("What is a zorb and a quiffle?") == []
+    # the subject after the auxiliary: "it" is the zorb model, not "big a speedup does ..."
+    assert clauses("How big a speedup does ZorbNet report, and how long a stream was it tested on?")[1] == "how long a stream was ZorbNet tested on?"
+    assert clauses("Which method is that built on, and what does that method keep?")[1] == "what does that method keep?"
 
 
 def test_a_closing_condition_is_not_what_is_compared():

@@ -92,3 +92,14 @@ def test_a_wrapped_line_is_no_heading():
     assert [normalize(ends_in_of[a:b]) for a, b in sentence_spans(ends_in_of)] == [normalize(ends_in_of)]
     heading = "Multi-Head Attention\nIn practice, we may want the\nmodel to combine knowledge of heads."
     assert [normalize(heading[a:b]) for a, b in sentence_spans(heading)] == ["In practice, we may want the model to combine knowledge of heads."]
+
+
+def test_a_list_item_that_is_not_lowercase_starts_a_sentence():
+    """The line before a bullet need not end in a stop (a link, an emoji); a lowercase item is
+    the rest of its lead-in."""
+    updates = "Star the repo if you find this work useful <https://example.org/zorb>\n- [2025.01.18]: We add zorb support for all quiffle models."
+    assert [normalize(updates[a:b]) for a, b in sentence_spans(updates)][-1] == "- [2025.01.18]: We add zorb support for all quiffle models."
+    after_stop = "The archive holds every trained zorb model we have.\n- Zorbs spin faster when the quiffle is warm."
+    assert len(sentence_spans(after_stop)) == 2
+    lead_in = "The archive of the zorb release contains these folders:\n- pre_trained/ holds the weights of every zorb"
+    assert [normalize(lead_in[a:b]) for a, b in sentence_spans(lead_in)] == [normalize(lead_in)]
