@@ -46,6 +46,7 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     ("list", re.compile(
         r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
         r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b|^what(?:'s| is| are) inside\b"
+        r"|\bwhat else\b|\b(?:what|which) other\b"  # "Apart from X, what else does Y implement?": the rest, several
     )),
     ("definition", re.compile(
         r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b"
@@ -78,6 +79,7 @@ _SATISFIES = {
         r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
     ),
     "composition": re.compile(_COMPOSITION),
+    "addition": re.compile(r"\b(?:also|in addition|additionally|as well|moreover|furthermore)\b"),  # what "what else" asks for
     # how a quantity is computed: its formula ("$$PE = \sin(...)$$", "x = W q") or how it is given
     "formula": re.compile(r"\$\$|\$[^$]*=[^$]*\$|\w\s?=\s?[\w\\(]|\b(?:computed|calculated|given|defined|obtained) (?:as|by)\b"),
     "list": re.compile(rf"\w+(?:[ -]\w+){{0,3}}, (?:\w+(?:[ -]\w+){{0,3}}, )*\w+(?:[ -]\w+){{0,3}},? (?:and|or) \w+|{_COMPOSITION}"),  # "A, B(,) and C"
@@ -89,6 +91,7 @@ _SATISFIES = {
     "place": re.compile(r"\b(?:after|before|prior to|inside|within|between|on top of|at the (?:start|end|bottom|top|beginning))\b", re.IGNORECASE),
 }
 # "What is inside X?", "What does X consist of?" ask its parts: an enumeration of anything ("keys and values") does not answer
+_ELSE = re.compile(r"\bwhat else\b|\b(?:what|which) other\b", re.IGNORECASE)
 _ASKS_PARTS = re.compile(r"^what(?:'s| is| are) inside\b|^what (?:do|does|did) .+ (?:contain|comprise|consist of)\b", re.IGNORECASE)
 _DATE = re.compile(r"\s*(?:when (?:was|were|did|had)|in (?:what|which) year|what year)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
@@ -156,6 +159,16 @@ class Question:
         keep = np.asarray([next((w for s, e, w in words_at if s <= a < e), "") not in drop for a, _ in spans], dtype=bool)
         return replace(self, weights=np.where(keep, self.weights, 0).astype(np.float32))
 
+    @property
+    def form(self) -> str:
+        """The form of an answer: its kind's, a date's, a whole's parts ("What does X contain?"),
+        or additions ("What else does X do?": "It also ...")."""
+        if _DATE.match(self.text):
+            return "date"
+        if self.kind == "list" and _ELSE.search(self.text):
+            return "addition"
+        return "composition" if self.kind == "list" and _ASKS_PARTS.match(self.text) else self.kind
+
     def satisfied_by(self, sentence: str) -> bool:
         """Whether a sentence has the form of an answer to this kind of question."""
         if self.kind == "definition" and self.subject:
@@ -164,8 +177,7 @@ class Question:
         count = _COUNT.search(self.text) if self.kind == "list" else None
         if count and re.search(rf"(?<![\w-]){count.group(1)}(?![\w-])", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
-        form = "date" if _DATE.match(self.text) else "composition" if self.kind == "list" and _ASKS_PARTS.match(self.text) else self.kind
-        rule = _SATISFIES.get(form)
+        rule = _SATISFIES.get(self.form)
         return rule is not None and rule.search(sentence) is not None
 
 
@@ -228,10 +240,14 @@ class Reader:
         unknown = tuple(
             dict.fromkeys(w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
         )
+        weights = query_weights(text, encoding.spans, self.idf)
+        if excluded := _EXCLUSION.match(text):  # "Apart from ring attention itself, what else ...": not what is asked
+            a, b = excluded.span(1)
+            weights[(encoding.spans[:, 0] >= a) & (encoding.spans[:, 1] <= b)] = 0
         return Question(
             text=text,
             encoding=encoding,
-            weights=query_weights(text, encoding.spans, self.idf),
+            weights=weights,
             kind=kind,
             mentions=tuple(mentions),
             terms=terms if kind == "compare" else (),
@@ -241,6 +257,7 @@ class Reader:
         )
 
 
+_EXCLUSION = re.compile(r"\s*(?:apart from|aside from|besides|other than|except(?: for)?)\s+([^,]+?)(?:\s+itself)?\s*,", re.IGNORECASE)
 _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e"), ("ly", ""))
 _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition
 _NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)

@@ -355,3 +355,12 @@ def test_aliases_side_table_is_optional_and_links(tmp_path, fixture_index, fixtu
 def test_local_search_is_still_there(engine):
     question = engine.encode_question("What does multi-head attention do?")
     assert {c.kind for c in local_search(engine.index, engine.graph, question, 10, 16)} >= {"entities", "text_units"}
+
+
+def test_what_else_asks_for_additions_apart_from_what_it_sets_aside(engine):
+    question = engine.encode_question("Apart from multi-head attention itself, what else does the Transformer use?")
+    assert question.kind == "list" and question.form == "addition"
+    aside = question.text.index("multi-head attention")
+    inside = (question.encoding.spans[:, 0] >= aside) & (question.encoding.spans[:, 1] <= aside + len("multi-head attention"))
+    assert inside.any() and not question.weights[inside].any() and question.weights[~inside].any()
+    assert question.satisfied_by("It also uses positional encodings.") and not question.satisfied_by("It uses positional encodings.")
