@@ -363,7 +363,7 @@ def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: In
     report_ids = [e.id for e in evidence if e.kind == "reports" and e.id in communities]
     # the passages that hold the sentence, also when it was quoted from an entity description
     sources = [own.id] if own.kind == "sources" else []
-    held = [sentence.text] + [normalize(quoted[a:b]) for a, b in sentence_spans(quoted)]
+    held = [sentence.text] + [s for s in _STATEMENT_END.split(quoted) if len(s.split()) > 3]  # list items ("... PR.") too
     sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and any(s in normalize(e.text) for s in held)]
     return Citations(
         entities=tuple(dict.fromkeys(entity_ids)),

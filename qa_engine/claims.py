@@ -33,7 +33,7 @@ SUPPORTED_AT = 0.75
 MARK = "[unsupported]"
 NONE_SUPPORTED = "**No claim of this answer is stated in the evidence: do not rely on it.**"
 _BLOCK = re.compile(r"\[Data:[^\]]*\]?", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[\"'(*_]*[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[\"'(*_]*[A-Z0-9]|\[\d)")  # "[2024/01] X is integrated ..." starts one too
 _MARKDOWN = re.compile(r"^\s*(?:#+\s+|[-*+]\s+|\d+[.)]\s+|>\s*)|\*\*|__|`")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

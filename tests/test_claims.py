@@ -117,3 +117,9 @@ def test_a_labelled_bullet_quoting_the_evidence_is_a_quote(minilm):
     checked = check_claims(text, EVIDENCE, minilm)
     (claim,) = checked.claims  # the second bullet is framing, not a claim
     assert claim.supported and claim.score == 1.0 and claim.evidence == Citations(sources=(3,))
+
+
+def test_dated_list_items_are_claims_of_their_own():
+    """An answer quoting "[2024/01] X ... [2023/12] Y ..." (news items, markers dropped) states each item on its own."""
+    claims = [s.text for s in split_claims("- [2024/01] ZorbLM is integrated by Quiffle. [2023/12] ZorbLM is covered by the Zorb News. [Data: Sources (4)]")]
+    assert len(claims) == 2 and claims[0].endswith("integrated by Quiffle.") and claims[1].endswith("covered by the Zorb News.")
