@@ -103,3 +103,9 @@ def test_a_list_item_that_is_not_lowercase_starts_a_sentence():
     assert len(sentence_spans(after_stop)) == 2
     lead_in = "The archive of the zorb release contains these folders:\n- pre_trained/ holds the weights of every zorb"
     assert [normalize(lead_in[a:b]) for a, b in sentence_spans(lead_in)] == [normalize(lead_in)]
+
+
+def test_a_bracketed_date_after_a_stop_starts_a_sentence():
+    """Entity descriptions join sentences of different documents: "... lookup table. [2024.06.07]: ..." is two."""
+    text = "ZorbCache splits the quiffle cache into blocks found through a table. [2024.06.07]: ZorbKV largely inspires the quiffle cache of Zorb."
+    assert len(sentence_spans(text)) == 2
