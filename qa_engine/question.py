@@ -34,6 +34,7 @@ _WORDS = re.compile(r"[\w-]+")
 _TOKEN = re.compile(r"[\w][\w'-]*|,")
 _KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)? (?:is|are|was|were)\s+"
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
+_ELSE = re.compile(r"\bwhat else\b|\b(?:what|which) other\b", re.IGNORECASE)
 _RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
     ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
     ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when (?:was|were|did|had)|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b"
@@ -46,7 +47,7 @@ _RULES = (  # first match wins: a "how many" question is a number question befor
     ("list", re.compile(
         r"^(?:list|name|enumerate)\b|^(?:what|which) (?:are|were) (?:the )?(?:\w+'s )?(?:two|three|four|five|six|seven|eight|nine|ten|\d+)\b"
         r"|^what (?:do|does|did) .+ (?:include|contain|comprise|consist of)\b|^what(?:'s| is| are) inside\b"
-        r"|\bwhat else\b|\b(?:what|which) other\b"  # "Apart from X, what else does Y implement?": the rest, several
+        rf"|{_ELSE.pattern}"  # "Apart from X, what else does Y implement?": the rest, several
     )),
     ("definition", re.compile(
         r"^(?:what(?:'s| is| are)(?! (?:the )?(?:difference|in|inside|on|at|for|of|between)\b)|define|what is meant by|what does .+ (?:mean|stand for))\b"
@@ -91,7 +92,6 @@ _SATISFIES = {
     "place": re.compile(r"\b(?:after|before|prior to|inside|within|between|on top of|at the (?:start|end|bottom|top|beginning))\b", re.IGNORECASE),
 }
 # "What is inside X?", "What does X consist of?" ask its parts: an enumeration of anything ("keys and values") does not answer
-_ELSE = re.compile(r"\bwhat else\b|\b(?:what|which) other\b", re.IGNORECASE)
 _ASKS_PARTS = re.compile(r"^what(?:'s| is| are) inside\b|^what (?:do|does|did) .+ (?:contain|comprise|consist of)\b", re.IGNORECASE)
 _DATE = re.compile(r"\s*(?:when (?:was|were|did|had)|in (?:what|which) year|what year)\b", re.IGNORECASE)
 _COUNT = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.IGNORECASE)
@@ -263,7 +263,7 @@ _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\?
 _NEXT_CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|why|when|where|what|which|who|whom|whose)\b)", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
 _NOT_A_SUBJECT = re.compile(rf"[,.;:!?]|\b(?:{_AUXILIARY}|what|which|who|how|why|when|where)\b", re.IGNORECASE)
-_INVERTED_SUBJECT = re.compile(rf"\b{_AUXILIARY}\s+((?:[A-Z][\w-]*|[\w-]*[A-Z][\w-]*)(?:\s+[A-Z][\w-]*)*)")
+_INVERTED_SUBJECT = re.compile(rf"\b{_AUXILIARY}\s+([\w-]*[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)")  # "does StreamingLLM report"
 _FRAME_WORDS = re.compile(rf"^(?:what|which|who|how|why|when|where)\s+(?:{_AUXILIARY}\s+)?(?:an?\s+|the\s+)?", re.IGNORECASE)
 
 
