@@ -16,7 +16,7 @@ import re
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z$\\]|\[\d)|\s*\n[ \t]*(?=(?:[-*•+]|\d{1,2}[.)])[ \t]+(?![a-z]))")
 _DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
-    r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall|Let's|Hint)\b)"
+    r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall(?! that)|Let's|Hint)\b)"
 )
 # A README's words to its reader, not about the subject: requests, pointers and to-do checklists
 _TO_THE_READER = re.compile(

@@ -30,6 +30,8 @@ def test_exercises_questions_fragments_and_cut_formulas_are_not_claims():
     assert is_claim("Multi-head attention combines knowledge of the same attention pooling.")
     assert is_claim("The cost is $O(n^2)$ per layer and $$x = 1$$ holds.")
     assert is_claim("Note that tokens outside the sliding window still influence the next word.")  # it states what follows
+    assert is_claim("Recall that Mack proved that the zorb estimator is consistent.")
+    assert not is_claim("Recall the definition of the zorb estimator from the previous section.")
     assert not is_claim("Suppose that we have a trained model based on multi-head attention.")
     assert not is_claim("Why are memory requirements high for long sequences?")
     assert not is_claim("of the multi-head attention is that it is permutation-equivariant.")
