@@ -112,3 +112,10 @@ def test_a_bracketed_date_after_a_stop_starts_a_sentence():
     """Entity descriptions join sentences of different documents: "... lookup table. [2024.06.07]: ..." is two."""
     text = "ZorbCache splits the quiffle cache into blocks found through a table. [2024.06.07]: ZorbKV largely inspires the quiffle cache of Zorb."
     assert len(sentence_spans(text)) == 2
+
+
+def test_a_name_initial_ends_no_sentence():
+    text = "Markus N. Rabe is an author of the paper on zorb memory. It was written by him and by others."
+    assert [normalize(text[a:b]) for a, b in sentence_spans(text)] == [
+        "Markus N. Rabe is an author of the paper on zorb memory.", "It was written by him and by others."
+    ]
