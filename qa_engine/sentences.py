@@ -12,8 +12,8 @@ import itertools
 import re
 
 # a sentence ends at a stop (not a name's initial: "Markus N. Rabe") before a capital or a bracketed
-# date ("[2024.06.07]: ..."), or where a list
-# item that is not lowercase (not the rest of a lead-in: "... contains:\n- pre_trained/ ...") starts a line
+# date ("[2024.06.07]: ..."), or where a list item that is not lowercase (not the rest of a lead-in:
+# "... contains:\n- pre_trained/ ...") starts a line
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+(?=[\"'(\[]?[A-Z$\\]|\[\d)|\s*\n[ \t]*(?=(?:[-*•+]|\d{1,2}[.)])[ \t]+(?![a-z]))")
 _DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
 _NOT_A_CLAIM = re.compile(
