@@ -114,7 +114,8 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
     pool = [s for s in sentences if s.score >= KEEP_WITHIN * sentences[0].score and all(s is not c for _, c, _ in chosen)]
     if question.form == "addition":  # "what else": each sentence that adds ("also ...") near the best of them is an item
         items = [s for s in sentences if question.satisfied_by(s.text)]
-        pool += [s for s in items if s.score >= KEEP_WITHIN * items[0].score and s not in pool and all(s is not c for _, c, _ in chosen)]
+        taken = [*pool, *(c for _, c, _ in chosen)]
+        pool += [s for s in items if s.score >= KEEP_WITHIN * items[0].score and all(s is not t for t in taken)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FORM_WITHIN * sentences[0].score
     near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
     first = next(near, None) if not chosen else None
