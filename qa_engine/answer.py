@@ -33,9 +33,15 @@ from qa_engine.sentences import is_claim, normalize, sentence_spans
 ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
-_ANAPHOR = re.compile(r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b")
+# what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
+# not one that points at the document itself ("In this paper, ...")
+_ANAPHOR = re.compile(
+    r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b"
+    r"|(?:[\w,-]+\s+){1,4}?(?:this|these|those|such)\s+(?!(?:is|are|was|were|paper|work|repo|repository|section|chapter|article|post|tutorial|notebook|library|project|code|blog|case)\b)[a-z]"
+)
 _LIST_ITEM = re.compile(r"(?:\(?\d{1,2}[.)]|\([a-z]\)|[-*•])\s")  # "(1) Find ...", "2. Remove ...", "- Keep ..."
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen
+ANAPHOR_CHAIN = 2  # sentences a quote reaches back for what its pronouns and demonstratives speak of
 WINDOW_FIRST, WINDOW = 3, 1  # statements quoted after the best sentence (its paragraph) and after each other one
 _BULLET = re.compile(r"(?:^|(?<=[.!?:]\s))[-*•]\s+(?=\S)")  # a list item's marker where a quoted sentence starts
 _WORD = re.compile(r"[a-z0-9]+")
@@ -310,15 +316,20 @@ def _quote(graph: Graph, sentence: str, n: int, passages: list[str]) -> str:
     before a pronoun ("It includes ...", "They named this technique ..."), the lead-in and the
     earlier steps of a list item ("... called top-a: (1) Find ... (2) Remove ...")."""
     before = _before(graph.previous_sentence, sentence)
-    before = before if all(any(b in p for p in passages) for b in before) else []  # a heading's question ("X: how fast is it?") too
+    while before and not all(any(b in p for p in passages) for b in before):  # what no passage holds cannot be cited
+        before = before[1:]
     return " ".join([*before, _join(sentence, _following(graph, sentence, n, passages))])
 
 
 def _before(previous_of: dict[str, str], sentence: str) -> list[str]:
     """The sentences a quote of `sentence` needs before it to be understood (see `_context_start`)."""
     previous = previous_of.get(sentence, "")
-    if _ANAPHOR.match(sentence):
-        return [previous] if previous else []
+    if _ANAPHOR.match(sentence):  # and the one before that, when it too speaks of what came before
+        chain = []
+        while previous and _ANAPHOR.match(sentence) and len(chain) < ANAPHOR_CHAIN:
+            chain.insert(0, previous)
+            sentence, previous = previous, previous_of.get(previous, "")
+        return chain
     steps = []
     while _LIST_ITEM.match(sentence) and previous and len(steps) < MAX_SENTENCES:
         steps.insert(0, previous)

@@ -13,6 +13,7 @@ import numpy as np
 from qa_engine.index_store import IndexData
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import KIND_OF_TABLE, Candidate
+from qa_engine.sentences import whole_sentences
 
 SHARES = {"community_reports": 0.15, "text_units": 0.5, "entities": 0.15, "relationships": 0.2}
 
@@ -47,7 +48,8 @@ def pack(index: IndexData, candidates: list[Candidate], scores: np.ndarray, max_
         )
         for candidate, score in ranked:
             evidence = to_evidence(index, candidate, score)
-            cost = count_tokens(evidence.text)
+            own = index.text_units["text"].iat[candidate.row] if kind == "text_units" else evidence.text
+            cost = count_tokens(own)  # a chunk's own tokens: its sentence ends made whole come on top
             if cost > budget and any(p.candidate.kind == kind for p in packed):
                 break
             budget -= cost
@@ -67,7 +69,8 @@ def to_evidence(index: IndexData, candidate: Candidate, score: float) -> Evidenc
         return Evidence(kind, int(row["community"]), row["title"], row["summary"] or "", "", score)
     title, path = index.document_of.get(row["document_id"], ("", ""))
     pages = index.pages_of.get(row["id"])
-    return Evidence(kind, int(row["human_readable_id"]), title, row["text"], path, score, pages[0] if pages else None)
+    text = whole_sentences(row["text"], index.unit_sentences[candidate.row]) if index.unit_sentences else row["text"]
+    return Evidence(kind, int(row["human_readable_id"]), title, text, path, score, pages[0] if pages else None)
 
 
 def allowed_citations(evidence: list[Evidence]) -> Citations:

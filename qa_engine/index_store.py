@@ -19,6 +19,7 @@ import pyarrow
 from qa_engine import embeddings
 from qa_engine.errors import IndexNotFoundError
 from qa_engine.pdf import text_unit_pages
+from qa_engine.sentences import document_unit_sentences
 from qa_engine.token_store import KINDS, DamagedFile, TokenStore, record_texts
 from qa_engine.vector_store import read_faiss, to_gpu_if_available
 
@@ -39,6 +40,8 @@ class IndexData:
     document_of: dict[str, tuple[str, str]]  # document id -> (title, corpus path or title)
     pages_of: dict[str, tuple[int, ...]] = field(default_factory=dict)  # text unit id -> its pages (PDFs)
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (entity title, alias): the optional entity_aliases side table
+    # per text unit: (start, end) in it and the whole sentence, for each sentence it holds part of
+    unit_sentences: list[list[tuple[int, int, str]]] = field(default_factory=list)
 
     def record_text(self, kind: str, row: int) -> str:
         return record_texts(kind, self.tables[kind].iloc[[row]])[0]
@@ -89,7 +92,8 @@ def load_index(folder: Path, model_name: str = embeddings.DEFAULT_MODEL) -> Inde
     paths = [raw.get("path", "") if isinstance(raw, dict) else "" for raw in docs["raw_data"]]
     document_of = {d: (t, p or t) for d, t, p in zip(docs["id"], docs["title"], paths, strict=True)}
     pages_of = text_unit_pages(docs, tables["text_units"])
-    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of, pages_of, read_aliases(folder))
+    sentences = document_unit_sentences(docs, tables["text_units"])
+    return IndexData(folder, manifest, tables, vectors, tokens, warnings, document_of, pages_of, read_aliases(folder), sentences)
 
 
 def read_aliases(folder: Path) -> list[tuple[str, str]]:

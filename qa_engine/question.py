@@ -63,12 +63,13 @@ _COMPOSITION = r"\b(?:consists? of|(?:is |are )?composed of|comprises?|contains?
 _SATISFIES = {
     "why": re.compile(
         r"\b(?:because|since|so that|in order to|so as to|thus|therefore|hence|as a result|due to|leads? to|causes?|"
-        r"prevents?|avoids?|ensures?|otherwise|the reason|this is why|which is why)\b",
+        r"prevents?|avoids?|ensures?|otherwise|the reason|this is why|which is why)\b"
+        r"|^To [a-z]+\b[^.;]*?,\s",  # a purpose before the clause it explains: "To alleviate this issue, we use ..."
         re.IGNORECASE,
     ),
-    # a quantity, not a date: "16K tokens", "0.99", "eight heads"
+    # a quantity, not a date ("2019", "[2024/01]"): "16K tokens", "0.99", "eight heads"
     "number": re.compile(
-        r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+        r"(?<![\w./])(?!(?:19|20)\d\d\b)\d[\d,.]*(?!st\b|nd\b|rd\b|th\b)|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
         r"eleven|twelve|twenty|hundred|thousand|million|billion|dozen|half|twice|double)\b",
         re.IGNORECASE,
     ),
@@ -214,8 +215,9 @@ class Reader:
         return replace(question, parts=tuple(parts))
 
     def part(self, text: str, encoding: TokenEncoding, whole: Question) -> Question:
-        """One side of a comparison or one clause, read as a question of its own kind."""
-        kind = question_kind(text, skip="compare")
+        """One side of a comparison or one clause, read as a question of its own kind (that of
+        its last sentence: "Zorbs spin. How does Zorbs stop?" asks how)."""
+        kind = question_kind(_ASKED_AFTER.split(text.strip())[-1], skip="compare")
         return Question(
             text=text,
             encoding=encoding,
@@ -232,8 +234,9 @@ class Reader:
         main = _SUBORDINATE.sub("", text)  # "... when the query and key lengths differ?" compares nothing
         kind = question_kind(main)
         terms = compared_terms(main, mentions)
-        if terms and (kind in ("how", "other", "definition", "use", "condition", "place") or kind == "yes/no" and all(t.entities for t in terms)):
-            # "How do A and B each ...", "Do KIVI and StreamingLLM ...?": one part per term
+        per_term = kind in ("how", "other", "definition", "use", "condition", "place") or kind == "why" and _EACH.search(main)
+        if terms and (per_term or kind == "yes/no" and all(t.entities for t in terms)):
+            # "How do A and B each ...", "Why do A and B each ...", "Do KIVI and StreamingLLM ...?": one part per term
             kind = "compare"
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
             kind = question_kind(text, skip="compare")
@@ -350,15 +353,17 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         distinct = tuple(w for w in ws if w not in shared) or tuple(ws)
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         label = " ".join(words[k])
-        asked = " ".join(f"{text[: spans[0][0]]}{label}{text[spans[-1][1] :]}".split())
-        _, mark, question = (*_ASKED_AFTER.split(text[spans[-1][1] :], maxsplit=1), "", "")[:3]
-        if mark and _EACH.search(question):  # "A and B both do X: what does each use?" asks "what does A use?"
-            asked = " ".join(_EACH.sub(lambda m: label + ("'s" if m.group(0).lower() == "their" else ""), question).split())
+        asked = " ".join(f"{text[: spans[0][0]]}{label}{_BOTH.sub('', text[spans[-1][1] :], count=1)}".split())
+        lead, mark, question = (*_ASKED_AFTER.split(text[spans[-1][1] :], maxsplit=1), "", "")[:3]
+        if mark and _EACH.search(question):  # "A and B both do X: what does each use?" asks "A does X: what does A use?"
+            question = _EACH.sub(lambda m: label + ("'s" if m.group(0).lower() == "their" else ""), question)
+            asked = " ".join(f"{label}{_BOTH.sub('', lead)}{mark} {question}".split())
         terms.append(Term(label, distinct, inside, asked))
     return tuple(terms)
 
 
 _EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b", re.IGNORECASE)
+_BOTH = re.compile(r"\s*\b(?:both|each|all|alike)\b", re.IGNORECASE)  # "A and B both claim X" says of A: "A claims X"
 _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A and B both do X. How ...?"
 
 

@@ -19,13 +19,12 @@ from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 from rank_bm25 import BM25Okapi
 from scipy import sparse
 
 from qa_engine.index_store import IndexData
 from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, refers_back, word_set
-from qa_engine.sentences import normalize, sentence_spans, successors, unit_sentences
+from qa_engine.sentences import is_claim, normalize, successors
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
 DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
@@ -51,7 +50,7 @@ class Candidate:
     similarity: float  # cosine of the question and the record's pooled vector
     bridge: bool = False  # a passage the graph reaches in a document the text rankings miss
     form: bool = False  # a passage holding a sentence of the form of the answer (`form_units`)
-    clauses: tuple[int, ...] = ()  # the clauses of the question it is one of the own best passages of
+    clauses: tuple[int, ...] = ()  # the parts of the question (clauses, compared terms) it is one of the own best passages of
 
 
 class Graph:
@@ -90,7 +89,7 @@ class Graph:
         self.units_in: dict[str, list[int]] = defaultdict(list)  # per document, its text units
         for row, document in enumerate(self.document_of):
             self.units_in[document].append(row)
-        self.unit_sentences = _unit_sentences(index.text_units, dict(zip(index.documents["id"], documents, strict=True)), self.units_in)
+        self.unit_sentences = index.unit_sentences
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
@@ -208,19 +207,6 @@ def _pagerank(transitions: sparse.csr_array, dangling: np.ndarray, personalizati
     raise nx.PowerIterationFailedConvergence(100)
 
 
-def _unit_sentences(units: pd.DataFrame, document_text: dict[str, str], rows_of: dict[str, list[int]]) -> list[list[tuple[int, int, str]]]:
-    """Per text unit: (start, end, whole sentence) for every sentence it holds part of;
-    `rows_of` lists each document's text units."""
-    texts = units["text"].fillna("").tolist()
-    found = {}
-    for document, rows in rows_of.items():
-        whole = unit_sentences(document_text.get(document, ""), [texts[r] for r in rows])
-        # not verbatim pieces of their document: each unit's own sentences, as cut
-        whole = whole or [[(a, b, normalize(texts[r][a:b])) for a, b in sentence_spans(texts[r])] for r in rows]
-        found.update(zip(rows, whole, strict=True))
-    return [found[r] for r in range(len(texts))]
-
-
 def local_search(index: IndexData, graph: Graph, question: Question, k_entities: int = 10, k_text_units: int = 8) -> list[Candidate]:
     """Candidates of every kind, in graphrag's local-search priority order."""
     vector = question.encoding.vector[None, :]
@@ -247,10 +233,13 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
     lexical = graph.bm25_ranking(question.text, k_text_units)
     walked = graph.walk(question.entities or [int(r) for r in entity_rows[:PPR_VECTOR_SEEDS]], dict(zip(dense, unit_sims, strict=True)), k_text_units)
     units = reciprocal_rank_fusion([dense, lexical, walked])[: 2 * k_text_units]
-    for term, part in question.asked_of_terms():  # each ranked for its own question
-        units += term_units(index, graph, term, part.encoding.vector[None, :])[:TERM_UNITS]
     formed = set(form_units(graph, question, units)) if not question.parts else set()
-    clause_of: dict[int, list[int]] = defaultdict(list)  # text unit -> the clauses it is one of the best passages of
+    clause_of: dict[int, list[int]] = defaultdict(list)  # text unit -> the parts (clauses, terms) it is one of the best passages of
+    for k, (term, part) in enumerate(question.asked_of_terms()):  # each ranked for its own question
+        own = term_units(index, graph, term, part)[:TERM_UNITS]
+        units += own
+        for u in own:
+            clause_of[u].append(k)
     previous: list[int] = []
     for k, clause in enumerate(() if question.terms else question.parts):  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
@@ -296,11 +285,16 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
     return [item for item, _ in score.most_common()]
 
 
-def term_units(index: IndexData, graph: Graph, term: Term, vector: np.ndarray) -> list[int]:
-    """Text units that name a compared term, those of its home documents first, each group
-    closest to the question first."""
+def term_units(index: IndexData, graph: Graph, term: Term, part: Question) -> list[int]:
+    """Text units that name a compared term, those of its home documents first, each group in
+    the fused order of their closeness to the question asked of the term and its BM25 score:
+    the pooled vectors of one document's passages are too alike to tell them apart alone."""
     rows, homes = graph.units_naming(term), graph.homes(term)
-    return sorted(rows, key=lambda u: (graph.document_of[u] not in homes, -_cosine(index, "text_units", u, vector)))
+    vector = part.encoding.vector[None, :]
+    close = sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
+    lexical = graph.bm25.get_scores(tokenize(part.text)) if graph.bm25 is not None else np.zeros(len(graph.document_of))
+    fused = reciprocal_rank_fusion([close, sorted(rows, key=lambda u: -lexical[u])])
+    return sorted(fused, key=lambda u: graph.document_of[u] not in homes)  # stable: the fused order within each group
 
 
 def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], scores: np.ndarray) -> np.ndarray:
@@ -321,10 +315,12 @@ def cover_terms(graph: Graph, question: Question, candidates: list[Candidate], s
             ranked = sorted((float(scores[i]) for i in units), reverse=True)
             if len(ranked) > BRIDGE_KEEP and scores[best] < ranked[BRIDGE_KEEP - 1]:
                 scores[best] = ranked[BRIDGE_KEEP - 1] + 1e-4
-    for term in reversed(question.terms):  # the first term ends highest
+    for k in reversed(range(len(question.terms))):  # the first term ends highest
+        term = question.terms[k]
         rows, homes = graph.units_naming(term), graph.homes(term)
-        naming = [i for i in units if candidates[i].row in rows]
+        naming = [i for i in units if k in candidates[i].clauses] or [i for i in units if candidates[i].row in rows]  # its own passages first
         naming = [i for i in naming if graph.document_of[candidates[i].row] in homes] or naming  # its own document's first
+        naming = [i for i in naming if any(is_claim(s) for _, _, s in graph.unit_sentences[candidates[i].row])] or naming  # one that says something: not a to-do list
         if naming:
             best = max(naming, key=lambda i: scores[i])
             top = scores[best] = max(top, float(scores[best])) + 1e-3

@@ -82,6 +82,39 @@ def unit_sentences(document: str, units: list[str]) -> list[list[tuple[int, int,
     return found
 
 
+def document_unit_sentences(documents, text_units) -> list[list[tuple[int, int, str]]]:
+    """`unit_sentences` for every text unit of an index, in table order (the tables are
+    graphrag's `documents` and `text_units`)."""
+    texts = text_units["text"].fillna("").tolist()
+    document_text = dict(zip(documents["id"], documents["text"].fillna(""), strict=True))
+    rows_of: dict[str, list[int]] = {}
+    for row, document in enumerate(text_units["document_id"]):
+        rows_of.setdefault(document, []).append(row)
+    found = {}
+    for document, rows in rows_of.items():
+        whole = unit_sentences(document_text.get(document, ""), [texts[r] for r in rows])
+        # not verbatim pieces of their document: each unit's own sentences, as cut
+        whole = whole or [[(a, b, normalize(texts[r][a:b])) for a, b in sentence_spans(texts[r])] for r in rows]
+        found.update(zip(rows, whole, strict=True))
+    return [found[r] for r in range(len(texts))]
+
+
+def whole_sentences(text: str, sentences: list[tuple[int, int, str]]) -> str:
+    """A chunk with the sentences cut at its two ends made whole again (`sentences` is its
+    `unit_sentences`): token chunking cuts mid-sentence, and a quote or a citation needs the
+    whole sentence ("... quadratic in the sequence length, and the | memory pressure is ...")."""
+    if not sentences:
+        return text
+    (a, b, first), (c, d, last) = sentences[0], sentences[-1]
+    held = normalize(text[a:b])
+    at = first.rfind(held) if a == 0 and held else -1  # the cut sentence ends with what the chunk holds of it
+    before = first[:at] if at > 0 else ""
+    held = normalize(text[c:d])
+    at = last.find(held) if d == len(text) and held else -1
+    after = last[at + len(held) :] if at >= 0 else ""
+    return f"{before}{text.lstrip() if before else text}" if not after else f"{before}{(text.lstrip() if before else text).rstrip()}{after}"
+
+
 def normalize(sentence: str) -> str:
     return " ".join(sentence.split())
 

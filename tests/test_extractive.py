@@ -61,6 +61,19 @@ def test_a_list_step_is_read_and_quoted_with_its_lead_in():
     assert _before(previous, plain) == []
 
 
+def test_a_quote_that_speaks_of_what_came_before_brings_it():
+    """"To alleviate this issue, ..." needs the issue; the issue "this incurs" needs its cause."""
+    text = (
+        "Zorbs weigh more as they grow. At rest, this makes them slow to start. "
+        "To alleviate this issue, we roll them downhill. In this paper, we roll zorbs."
+    )
+    cause, effect, remedy, paper = (normalize(text[a:b]) for a, b in sentence_spans(text))
+    previous = {b: a for a, b in successors([text]).items()}
+    assert _before(previous, remedy) == [cause, effect]  # two back, through the demonstrative of the first
+    assert _before(previous, effect) == [cause]
+    assert _before(previous, paper) == []  # "this paper" is the document itself
+
+
 def test_quotes_are_whole_sentences_of_the_documents(multihead, engine):
     """Chunk borders fall mid-sentence; a quote still starts and ends where its sentence does."""
     documents = " ".join(normalize(t) for t in engine.index.documents["text"])

@@ -13,7 +13,7 @@ import pytest
 from qa_engine import QAEngine, embeddings
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
-from qa_engine.search import BRIDGE_KEEP, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms
+from qa_engine.search import BRIDGE_KEEP, TERM_UNITS, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms, term_units
 
 # Content words of these are invented: only the grammar can type them.
 CASES = [
@@ -71,7 +71,10 @@ def test_a_possessive_name_keeps_its_head_and_a_later_sentence_asks_each():
     assert _labels(text, ["PAGEDATTENTION", "MISTRAL"]) == ["PagedAttention", "Mistral's rolling buffer cache"]
     text = "Zorbs and Quiffles both spin. How does each of them stop, and what are their sizes?"
     terms = compared_terms(text, EntityLinker(["ZORBS", "QUIFFLES"]).mentions(text))
-    assert [t.asked for t in terms] == ["How does Zorbs stop, and what are Zorbs's sizes?", "How does Quiffles stop, and what are Quiffles's sizes?"]
+    assert [t.asked for t in terms] == [  # the premise said of each: "both" is no longer true of one
+        "Zorbs spin. How does Zorbs stop, and what are Zorbs's sizes?",
+        "Quiffles spin. How does Quiffles stop, and what are Quiffles's sizes?",
+    ]
 
 
 def test_a_yes_no_question_on_two_named_things_is_asked_of_each():
@@ -79,6 +82,13 @@ def test_a_yes_no_question_on_two_named_things_is_asked_of_each():
     encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
     assert reader.parse("Do zorbs and quiffles need fine-tuning?", encoding).kind == "compare"
     assert reader.parse("Can I give a zorb a book and get a summary?", encoding).kind == "yes/no"  # "a book and get": no names
+
+
+def test_why_is_asked_of_each_only_when_the_question_says_each():
+    reader = Reader(["Zorbs and quiffles spin."], ["ZORB", "QUIFFLE"])
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    assert reader.parse("Why do zorbs and quiffles each spin?", encoding).kind == "compare"
+    assert reader.parse("Why does a zorb spin with blargs and quiffles?", encoding).kind == "why"  # what it spins with
 
 
 def test_a_conjunct_is_the_name_not_the_verb_after_it():
@@ -110,6 +120,11 @@ FORMS = [
     ("What are zorbs used for?", "use", ["Zorbs are best suited for tasks such as rolling."], ["Zorbs are round."]),
     ("When is a zorb used instead of a quiffle?", "condition", ["When the hill is steep, a zorb is used instead."], ["Zorbs were made in 1994."]),
     ("When was the zorb invented?", "number", ["Zorbs were made in 1994."], ["When the hill is steep, zorbs roll."]),
+    ("How many zorbs roll?", "number", ["Up to 4 million zorbs roll.", "Eight zorbs roll."], ["[2024/01] Zorbs roll into the news!"]),
+    (
+        "Why does a zorb spin?", "why",
+        ["It spins because the hill is steep.", "To keep its balance, a zorb spins."], ["A zorb spins fast.", "To spin is fun."],
+    ),
     (
         "What is inside a zorb?", "list",
         ["Each zorb has two chambers.", "A zorb consists of a ball in a ball."],
@@ -154,7 +169,9 @@ def test_a_compared_term_is_asked_the_question_alone():
 
 def test_after_a_premise_each_stands_for_each_term():
     zorbs, quiffles = compared_terms("Zorbs and quiffles both roll: what shape does each have?", [])
-    assert (zorbs.asked, quiffles.asked) == ("what shape does Zorbs have?", "what shape does quiffles have?")
+    assert (zorbs.asked, quiffles.asked) == ("Zorbs roll: what shape does Zorbs have?", "quiffles roll: what shape does quiffles have?")
+    zorbs, _ = compared_terms("Why do the zorb library and quiffles each roll?", [])
+    assert zorbs.asked == "Why do the zorb library roll?"  # "each" is said of both, not of one
 
 
 def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
@@ -308,6 +325,19 @@ def test_graph_search_brings_passages_of_every_compared_entity(engine, two_entit
     units = [c.row for c, _ in sorted(zip(candidates, scores, strict=True), key=lambda cs: -cs[1]) if c.kind == "text_units"]
     for rank, entity in enumerate(two_entities):  # the best passage of each term, in the question's order, first
         assert units[rank] in engine.graph.units_of[entity]
+
+
+def test_each_compared_term_brings_its_own_passages_and_the_best_of_them_leads(engine, two_entities):
+    a, b = (engine.index.entities["title"].iat[r].lower() for r in two_entities)
+    question = engine.encode_question(f"How do {a} and {b} differ?")
+    candidates = graph_search(engine.index, engine.graph, question, 10, 16)
+    own = []
+    for k, (term, part) in enumerate(question.asked_of_terms()):  # ranked for the question asked of the term alone
+        own.append({c.row for c in candidates if c.kind == "text_units" and k in c.clauses})
+        assert own[k] and own[k] <= set(term_units(engine.index, engine.graph, term, part)[:TERM_UNITS])
+    scores = cover_terms(engine.graph, question, candidates, np.linspace(1, 0, len(candidates)))  # whatever the reranker preferred
+    units = [c.row for c, _ in sorted(zip(candidates, scores, strict=True), key=lambda cs: -cs[1]) if c.kind == "text_units"]
+    assert units[0] in own[0] and units[1] in own[1]
 
 
 def test_pagerank_walks_from_the_named_entity_to_its_passages(engine, two_entities):

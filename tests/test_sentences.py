@@ -1,6 +1,6 @@
 """Which corpus sentences the extractive answerer may quote, and what follows them."""
 
-from qa_engine.sentences import is_claim, normalize, sentence_spans, successors, unit_sentences
+from qa_engine.sentences import is_claim, normalize, sentence_spans, successors, unit_sentences, whole_sentences
 
 PASSAGE = """Multi-Head Attention
 In practice, we may want the model to combine knowledge from different behaviors of the same
@@ -78,6 +78,17 @@ def test_chunks_cut_mid_sentence_still_quote_whole_sentences():
     assert second[0][2] == whole and second[0][0] == 0
     assert chunks[1][second[1][0] : second[1][1]] == "Each head is computed as $h_i = f(W_i q)$ for every head."
     assert unit_sentences(document, ["text that is not in the document"]) is None
+
+
+def test_a_chunk_cut_mid_sentence_is_shown_with_its_end_sentences_whole():
+    document = PASSAGE
+    cut = document.index("different representation") + 5
+    chunks = [document[:cut], document[cut - 20 :]]
+    first, second = (whole_sentences(c, s) for c, s in zip(chunks, unit_sentences(document, chunks), strict=True))
+    whole = "Multi-head attention combines knowledge of the same attention pooling via different representation subspaces."
+    assert normalize(first).endswith(whole) and normalize(first).startswith(normalize(chunks[0][:30]))
+    assert normalize(second).startswith(whole) and normalize(second).endswith(normalize(chunks[1][-30:]))
+    assert whole_sentences("A chunk.", []) == "A chunk."
 
 
 def test_a_sentence_too_short_to_stand_alone_ends_the_one_before_it():
