@@ -353,17 +353,19 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         distinct = tuple(w for w in ws if w not in shared) or tuple(ws)
         inside = tuple(m.entity for m in mentions if m.start < spans[k][1] and m.end > spans[k][0])
         label = " ".join(words[k])
-        asked = " ".join(f"{text[: spans[0][0]]}{label}{_BOTH.sub('', text[spans[-1][1] :], count=1)}".split())
-        lead, mark, question = (*_ASKED_AFTER.split(text[spans[-1][1] :], maxsplit=1), "", "")[:3]
-        if mark and _EACH.search(question):  # "A and B both do X: what does each use?" asks "A does X: what does A use?"
-            question = _EACH.sub(lambda m: label + ("'s" if m.group(0).lower() == "their" else ""), question)
-            asked = " ".join(f"{label}{_BOTH.sub('', lead)}{mark} {question}".split())
+        rest = _BOTH.sub("", text[spans[-1][1] :], count=1)  # "A and B each restrict X" says of A: "A restrict X"
+        _, mark, question = (*_ASKED_AFTER.split(rest, maxsplit=1), "", "")[:3]
+        # "A and B both do X: what does each use?" asks "A does X: what does A use?"; "..., and what does each one do?" too
+        apart = bool(mark) and _EACH.search(question) is not None
+        rest = (_EACH if apart else _EACH_ONE).sub(lambda m: label + ("'s" if m.group(0).lower() == "their" else ""), rest)
+        asked = " ".join(f"{'' if apart else text[: spans[0][0]]}{label}{rest}".split())
         terms.append(Term(label, distinct, inside, asked))
     return tuple(terms)
 
 
 _EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b", re.IGNORECASE)
-_BOTH = re.compile(r"\s*\b(?:both|each|all|alike)\b", re.IGNORECASE)  # "A and B both claim X" says of A: "A claims X"
+_EACH_ONE = re.compile(r"\b(?:each of them|both of them|each one|they|their)\b", re.IGNORECASE)  # not "each" of "each token"
+_BOTH = re.compile(r"^\s*(?:both|each|all|alike)\b", re.IGNORECASE)  # a floating quantifier, right after the coordination
 _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A and B both do X. How ...?"
 
 

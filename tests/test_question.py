@@ -172,6 +172,11 @@ def test_after_a_premise_each_stands_for_each_term():
     assert (zorbs.asked, quiffles.asked) == ("Zorbs roll: what shape does Zorbs have?", "quiffles roll: what shape does quiffles have?")
     zorbs, _ = compared_terms("Why do the zorb library and quiffles each roll?", [])
     assert zorbs.asked == "Why do the zorb library roll?"  # "each" is said of both, not of one
+    linked = EntityLinker(["ZORBS", "QUIFFLES"])
+    text = "Do Zorbs and Quiffles need oil, and what does each one do to a hill?"
+    assert compared_terms(text, linked.mentions(text))[1].asked == "Do Quiffles need oil, and what does Quiffles do to a hill?"
+    text = "How do Zorbs and Quiffles treat each token?"
+    assert compared_terms(text, linked.mentions(text))[0].asked == "How do Zorbs treat each token?"  # not "Zorbs token"
 
 
 def test_a_passage_with_the_form_of_an_answer_ranks_as_the_answerer_reads_it():
