@@ -23,7 +23,7 @@ import numpy as np
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, STOPWORDS, STRICT_FORMS, Question, Term, sentence_matches, word_set
+from qa_engine.question import FORM_WITHIN, NAME, STOPWORDS, STRICT_FORMS, Question, Term, sentence_matches, word_set
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph
 from qa_engine.sentences import is_claim, normalize, sentence_spans
@@ -47,7 +47,6 @@ _BULLET = re.compile(r"(?:^|(?<=[.!?:]\s))[-*•]\s+(?=\S)")  # a list item's ma
 _WORD = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[\w-]+")
 _STATEMENT_END = re.compile(r"(?<=[.!?])\s+")
-_NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
 _FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
 
@@ -87,7 +86,7 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
         return Draft(abstention(question.text), abstained=True)
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
-    names = _named(question)
+    names = [name for name, _ in question.names]
     if question.kind != "yes/no" and names and names[0] in question.unknown:
         # a fact asked about something the corpus never names (the question's first name is its
         # subject): whatever it says is about something else
@@ -154,7 +153,7 @@ def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
     English), and names (capitalized inside the question, acronyms, entities it links) that no
     evidence text has."""
     said = set().union(*(_words_of(e.text) | _words_of(e.title) for e in evidence)) if evidence else set()
-    names = _named(question)
+    names = [name for name, _ in question.names]
     return [w for w in dict.fromkeys([*question.unknown_terms, *names]) if not word_set(w) <= said]
 
 
@@ -162,19 +161,6 @@ def unmentioned(question: Question, evidence: list[Evidence]) -> list[str]:
 def _words_of(text: str) -> frozenset[str]:
     """`word_set` of an evidence record, cached: the same records come back question after question."""
     return frozenset(word_set(text))
-
-
-def _named(question: Question) -> list[str]:
-    """Acronyms, capitalized words inside a sentence of the question, words with digits: what it names."""
-    text = question.text
-    return [
-        m.group(0) for m in _NAME.finditer(text)
-        if m.group(0).lower() not in STOPWORDS
-        and (not _SENTENCE_START.search(text[: m.start()]) or m.group(0).isupper() or any(c.isdigit() for c in m.group(0)))
-    ]
-
-
-_SENTENCE_START = re.compile(r"(?:^|[.!?])\s*$")  # what comes before a sentence's first word
 
 
 def premise_sentence(question: Question, missing: list[str]) -> str:
@@ -352,7 +338,7 @@ def _repeats(a: str, b: str) -> bool:
 
 def _inner_names(statements: list[str]) -> set[str]:
     """Names inside sentences: a sentence's first word is capitalized whatever it is."""
-    return {n for s in statements for n in _NAME.findall(s.partition(" ")[2])}
+    return {n for s in statements for n in NAME.findall(s.partition(" ")[2])}
 
 
 def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: IndexData, quoted: str) -> Citations:

@@ -31,6 +31,8 @@ FORM_WITHIN = 0.9  # a sentence (or passage) with the form of an answer goes bef
 STRICT_FORMS = ("number", "who", "list", "definition", "formula", "place")  # kinds only a sentence of that form answers
 
 _WORDS = re.compile(r"[\w-]+")
+NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
+_SENTENCE_START = re.compile(r"(?:^|[.!?])\s*$")  # what comes before a sentence's first word
 _TOKEN = re.compile(r"[\w][\w'-]*|,")
 _KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)? (?:is|are|was|were)\s+"
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
@@ -159,6 +161,24 @@ class Question:
         words_at = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(self.text)]
         keep = np.asarray([next((w for s, e, w in words_at if s <= a < e), "") not in drop for a, _ in spans], dtype=bool)
         return replace(self, weights=np.where(keep, self.weights, 0).astype(np.float32))
+
+    @property
+    def names(self) -> list[tuple[str, int]]:
+        """Acronyms, CamelCase, words with digits, capitalized words inside a sentence of the
+        question: what it names, each with where it starts."""
+        text = self.text
+        return [
+            (m.group(0), m.start()) for m in NAME.finditer(text)
+            if m.group(0).lower() not in STOPWORDS
+            and (not _SENTENCE_START.search(text[: m.start()]) or any(c.isupper() or c.isdigit() for c in m.group(0)[1:]))
+        ]
+
+    @property
+    def named_entities(self) -> tuple[int, ...]:
+        """The linked entities the question names as names ("Mistral's", "YaRN"), not as words
+        ("models", "context length")."""
+        starts = [(start, start + len(name)) for name, start in self.names]
+        return tuple(dict.fromkeys(m.entity for m in self.mentions if any(a < m.end and m.start < b for a, b in starts)))
 
     @property
     def form(self) -> str:

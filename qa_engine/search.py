@@ -241,6 +241,7 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
         for u in own:
             clause_of[u].append(k)
     previous: list[int] = []
+    title_of = index.entities["title"]
     for k, clause in enumerate(() if question.terms else question.parts):  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
         rankings = [own, graph.bm25_ranking(clause.text, k_text_units)]
@@ -249,9 +250,12 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
             rankings.append(graph.bridges(graph.walk(list(dict.fromkeys(named)), {}, k_text_units), previous))
         fused = reciprocal_rank_fusion(rankings)
         answering = form_units(graph, clause, fused)  # and its first one with a sentence of the answer's form
-        units += fused[:TERM_UNITS] + answering[:1]
+        # "... what attention pattern does Mistral's own reference implementation use?": what the
+        # clause asks of a name it names, its home documents say
+        homed = [term_units(index, graph, Term(title_of[e], (), (e,)), clause)[0] for e in clause.named_entities if graph.units_of[e]]
+        units += fused[:TERM_UNITS] + answering[:1] + homed
         formed.update(answering)
-        for u in fused[:TERM_UNITS]:
+        for u in [*fused[:TERM_UNITS], *homed]:
             clause_of[u].append(k)
         previous = fused[:TERM_UNITS]
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)

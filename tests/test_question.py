@@ -345,6 +345,23 @@ def test_each_compared_term_brings_its_own_passages_and_the_best_of_them_leads(e
     assert units[0] in own[0] and units[1] in own[1]
 
 
+def test_names_are_what_the_question_capitalizes_inside_a_sentence():
+    reader = Reader(["Mistral models roll."], ["MISTRAL", "MODEL"])
+    encoding = type("E", (), {"spans": np.zeros((0, 2), np.int32)})()
+    question = reader.parse("YaRN extends one of Mistral's models. Which model is it?", encoding)
+    assert [name for name, _ in question.names] == ["YaRN", "Mistral"]  # "Which" opens a sentence
+    assert question.named_entities == (0,)  # "models" and "model" link MODEL, as words, not names
+
+
+def test_a_clause_naming_an_entity_brings_a_passage_of_its_home(engine, two_entities):
+    a, b = (engine.index.entities["title"].iat[r] for r in two_entities)
+    question = engine.encode_question(f"What is {a.lower()}, and how does {b} work?")
+    assert len(question.parts) == 2 and two_entities[1] in question.parts[1].named_entities
+    homes = engine.graph.homes(Term(b, (), (two_entities[1],)))
+    candidates = graph_search(engine.index, engine.graph, question, 10, 16)
+    assert any(c.kind == "text_units" and 1 in c.clauses and engine.graph.document_of[c.row] in homes for c in candidates)
+
+
 def test_pagerank_walks_from_the_named_entity_to_its_passages(engine, two_entities):
     entity = two_entities[1]
     walked = engine.graph.walk([entity], {}, 5)
