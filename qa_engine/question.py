@@ -363,6 +363,7 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         joined = " ".join(w for w, _, _ in tokens[best[k][-1] + 1 : best[k + 1][0]]).lower()
         # a proper name is whole: "ALiBi and rotary embeddings", but "encoder-only and decoder-only models"
         named = not words[k][0].islower() and any(m.start == spans[k][0] and m.end == spans[k][1] for m in mentions)
+        named = named or words[k][0].count("-") >= 2  # "memory-efficient-attention-pytorch": a package's name is whole
         if not re.fullmatch(r",|and|or|, and|, or", joined) or len(words[k]) != 1 or len(last) < 2 or named:
             break
         words[k] = words[k] + last[1:]

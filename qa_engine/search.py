@@ -241,7 +241,6 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
         for u in own:
             clause_of[u].append(k)
     previous: list[int] = []
-    title_of = index.entities["title"]
     for k, clause in enumerate(() if question.terms else question.parts):  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
         rankings = [own, graph.bm25_ranking(clause.text, k_text_units)]
@@ -250,14 +249,16 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
             rankings.append(graph.bridges(graph.walk(list(dict.fromkeys(named)), {}, k_text_units), previous))
         fused = reciprocal_rank_fusion(rankings)
         answering = form_units(graph, clause, fused)  # and its first one with a sentence of the answer's form
-        # "... what attention pattern does Mistral's own reference implementation use?": what the
-        # clause asks of a name it names, its home documents say
-        homed = [term_units(index, graph, Term(title_of[e], (), (e,)), clause)[0] for e in clause.named_entities if graph.units_of[e]]
+        homed = home_units(index, graph, clause)
         units += fused[:TERM_UNITS] + answering[:1] + homed
         formed.update(answering)
         for u in [*fused[:TERM_UNITS], *homed]:
             clause_of[u].append(k)
         previous = fused[:TERM_UNITS]
+    if not question.terms and not question.parts:  # one question: what it asks of the names it names too
+        for u in home_units(index, graph, question):
+            units.append(u)
+            clause_of[u].append(0)
     found = _found(entity_rows, entity_sims, unit_rows, unit_sims)
     candidates = _candidates(index, graph, vector, chosen, list(dict.fromkeys(units)), found)
     # a second hop starts from what the question names, not from entities its words happen to be near
@@ -270,6 +271,14 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
         if c.kind == "text_units" and c.row in marked else c
         for c in candidates
     ]
+
+
+def home_units(index: IndexData, graph: Graph, question: Question) -> list[int]:
+    """For each entity the question names as a name, the passage of its home documents best for
+    the question: "... what attention pattern does Mistral's own reference implementation use?"
+    is answered where Mistral is at home, whatever else its words match."""
+    named = [e for e in question.named_entities if graph.units_of[e]]
+    return [term_units(index, graph, Term(index.entities["title"].iat[e], (), (e,)), question)[0] for e in named]
 
 
 def form_units(graph: Graph, question: Question, ranked: list[int]) -> list[int]:

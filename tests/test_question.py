@@ -110,6 +110,11 @@ def test_a_name_takes_no_elided_head():
     assert _labels(text, ["ENCODER-ONLY", "DECODER-ONLY", "ZORB"]) == ["encoder-only zorbs", "decoder-only zorbs"]
 
 
+def test_a_package_name_takes_no_elided_head():
+    text = "How do memory-efficient-attention-pytorch and Ring Attention split attention?"
+    assert _labels(text, ["RING ATTENTION", "MEMORY"]) == ["memory-efficient-attention-pytorch", "Ring Attention"]
+
+
 def test_three_terms_are_told_apart_by_what_not_all_of_them_share():
     terms = compared_terms("What are encoder-only, decoder-only and encoder-decoder zorbs used for?", [])
     assert [t.words for t in terms] == [("encoder", "only"), ("decoder", "only"), ("encoder", "decoder")]
@@ -360,6 +365,9 @@ def test_a_clause_naming_an_entity_brings_a_passage_of_its_home(engine, two_enti
     homes = engine.graph.homes(Term(b, (), (two_entities[1],)))
     candidates = graph_search(engine.index, engine.graph, question, 10, 16)
     assert any(c.kind == "text_units" and 1 in c.clauses and engine.graph.document_of[c.row] in homes for c in candidates)
+    alone = engine.encode_question(f"How does {b} work?")  # one question: the same, as its only part
+    candidates = graph_search(engine.index, engine.graph, alone, 10, 16)
+    assert any(c.kind == "text_units" and c.clauses == (0,) and engine.graph.document_of[c.row] in homes for c in candidates)
 
 
 def test_pagerank_walks_from_the_named_entity_to_its_passages(engine, two_entities):
