@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -94,6 +95,9 @@ class Graph:
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
         self.bm25 = BM25Okapi([tokenize(t) for t in texts]) if texts else None
+        self._bm25_scores = lru_cache(maxsize=256)(
+            lambda text: self.bm25.get_scores(tokenize(text)) if self.bm25 is not None else np.zeros(len(texts))
+        )
         self.units_with: dict[str, set[int]] = defaultdict(set)
         for row, text in enumerate(texts):
             for word in word_set(text):
@@ -114,11 +118,16 @@ class Graph:
             if title in self.entity_row:
                 self.names_of[self.entity_row[title]].append(word_set(alias))
 
+    def bm25_scores(self, text: str) -> np.ndarray:
+        """Every text unit's BM25 score for the text: a question, its clauses and its terms'
+        questions are each scored once, however many rankings read them."""
+        return self._bm25_scores(text)
+
     def bm25_ranking(self, text: str, k: int) -> list[int]:
         """Text units by BM25 score, best first; those sharing no word with the text left out."""
         if self.bm25 is None:
             return []
-        scores = self.bm25.get_scores(tokenize(text))
+        scores = self.bm25_scores(text)
         rows = np.argsort(-scores, kind="stable")[:k]
         return [int(r) for r in rows if scores[r] > 0]
 
@@ -305,7 +314,7 @@ def term_units(index: IndexData, graph: Graph, term: Term, part: Question) -> li
     rows, homes = graph.units_naming(term), graph.homes(term)
     vector = part.encoding.vector[None, :]
     close = sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
-    lexical = graph.bm25.get_scores(tokenize(part.text)) if graph.bm25 is not None else np.zeros(len(graph.document_of))
+    lexical = graph.bm25_scores(part.text)
     fused = reciprocal_rank_fusion([close, sorted(rows, key=lambda u: -lexical[u])])
     return sorted(fused, key=lambda u: graph.document_of[u] not in homes)  # stable: the fused order within each group
 
