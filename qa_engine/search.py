@@ -95,7 +95,7 @@ class Graph:
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
         self.bm25 = BM25Okapi([tokenize(t) for t in texts]) if texts else None
-        self._bm25_scores = lru_cache(maxsize=256)(
+        self._bm25_scores = lru_cache(maxsize=16)(  # a few questions' texts: each array is one float per text unit
             lambda text: self.bm25.get_scores(tokenize(text)) if self.bm25 is not None else np.zeros(len(texts))
         )
         self.units_with: dict[str, set[int]] = defaultdict(set)
