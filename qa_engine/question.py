@@ -312,7 +312,7 @@ def refers_back(clause: str) -> bool:
     return _BACK_REFERENCE.search(clause) is not None
 
 
-_BACK_REFERENCE = re.compile(r"\b(?:it|its|they|them|their|(?:that|this|these|those)\s+(?!is\b|are\b|was\b|were\b)[a-z]+)\b", re.IGNORECASE)
+_BACK_REFERENCE = re.compile(r"\b(?:it|its|they|them|their|both|(?:that|this|these|those)\s+(?!is\b|are\b|was\b|were\b)[a-z]+)\b", re.IGNORECASE)
 
 
 def question_kind(text: str, skip: str = "") -> str:

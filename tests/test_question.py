@@ -12,7 +12,7 @@ import pytest
 
 from qa_engine import QAEngine, embeddings
 from qa_engine.index_store import read_aliases
-from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, word_set
+from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, refers_back, word_set
 from qa_engine.search import BRIDGE_KEEP, TERM_UNITS, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms, term_units
 
 # Content words of these are invented: only the grammar can type them.
@@ -216,6 +216,11 @@ def test_a_coordination_of_questions_is_split_into_its_clauses():
     # the subject after the auxiliary: "it" is the zorb model, not "big a speedup does ..."
     assert clauses("How big a speedup does ZorbNet report, and how long a stream was it tested on?")[1] == "how long a stream was ZorbNet tested on?"
     assert clauses("Which method is that built on, and what does that method keep?")[1] == "what does that method keep?"
+
+
+def test_a_later_clause_that_speaks_of_an_earlier_answer_refers_back():
+    assert refers_back("what does that method keep in its cache?") and refers_back("who is an author of both?")
+    assert not refers_back("how long a stream was StreamingLLM tested on?") and not refers_back("that is all?")
 
 
 def test_a_closing_condition_is_not_what_is_compared():
