@@ -194,7 +194,10 @@ class Question:
         """Whether a sentence has the form of an answer to this kind of question."""
         if self.kind == "definition" and self.subject:
             subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
-            return re.search(rf"{subject}{_DEFINES}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
+            # the subject as the sentence's own ("In ML, self-attention is ..."), not inside another's
+            # ("The core concept behind self-attention is ..."), or a name given it ("... is called X")
+            own = rf"^\W*(?:[^,;:]{{0,160}},\s+)?(?:(?:the|an?)\s+)?{subject}{_DEFINES}"
+            return re.search(rf"{own}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
         count = _COUNT.search(self.text) if self.kind == "list" else None
         if count and re.search(rf"(?<![\w-]){count.group(1)}(?![\w-])", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
