@@ -104,7 +104,7 @@ _DEFINES = (
     r"|refers? to|means?|denotes?|describes?|stands? for|(?:can|may) be (?:seen|viewed|defined|described|thought of))\b"
     r"|(?:\s+\w+){1,2}\s+(?:is|are) (?:given|defined|computed|calculated|written) (?:by|as)\b)"  # "the X scoring function is given by"
 )
-_NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“]?"
+_NAMED_AS = r"\b(?:called|known as|termed|referred to as|named|dubbed)(?:\s+the)?\s+[\"'“*_]"  # a name given in quotes or emphasis
 # between conjuncts of a coordination: "A, B and C", "A or B", "A vs. B", "A differs from B", "A rather than B"
 _JOIN_WORDS = frozenset("or vs versus rather instead than".split())
 _JOINS = re.compile(
@@ -197,7 +197,7 @@ class Question:
             # the subject as the sentence's own ("In ML, self-attention is ..."), not inside another's
             # ("The core concept behind self-attention is ..."), or a name given it ("... is called X")
             own = rf"^\W*(?:[^,;:]{{0,160}},\s+)?(?:(?:the|an?)\s+)?{subject}{_DEFINES}"
-            return re.search(rf"{own}|{_NAMED_AS}\s+{subject}", sentence, re.IGNORECASE) is not None
+            return re.search(rf"{own}|{_NAMED_AS}{subject}", sentence, re.IGNORECASE) is not None
         count = _COUNT.search(self.text) if self.kind == "list" else None
         if count and re.search(rf"(?<![\w-]){count.group(1)}(?![\w-])", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."

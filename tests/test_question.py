@@ -145,8 +145,8 @@ FORMS = [
     ("What is zorb scoring?", "definition", ["The zorb scoring function is given by $s = a + b$."], ["The zorb scoring function was slow."]),
     (
         "What is self-zorbing?", "definition",
-        ["Self-zorbing is a way to roll.", "In physics, self-zorbing is a way to roll.", "This is called self-zorbing."],
-        ["The core idea behind self-zorbing is the roll."],  # the subject of another's sentence defines nothing
+        ["Self-zorbing is a way to roll.", "In physics, self-zorbing is a way to roll.", 'This is called "self-zorbing".'],
+        ["The core idea behind self-zorbing is the roll.", "Rolling, also called self-zorbing , - Bouncing"],  # the subject of another's sentence defines nothing
     ),
     (
         "How does a zorb spin?", "how",
