@@ -309,13 +309,15 @@ def reciprocal_rank_fusion(rankings: list[list[int]], k: int = 60) -> list[int]:
 
 def term_units(index: IndexData, graph: Graph, term: Term, part: Question) -> list[int]:
     """Text units that name a compared term, those of its home documents first, each group in
-    the fused order of their closeness to the question asked of the term and its BM25 score:
-    the pooled vectors of one document's passages are too alike to tell them apart alone."""
+    the fused order of their closeness to the question asked of the term, its BM25 score and
+    their place in the home documents (the opening says what the term is): the pooled vectors
+    of one document's passages are too alike to tell them apart alone."""
     rows, homes = graph.units_naming(term), graph.homes(term)
     vector = part.encoding.vector[None, :]
     close = sorted(rows, key=lambda u: -_cosine(index, "text_units", u, vector))
     lexical = graph.bm25_scores(part.text)
-    fused = reciprocal_rank_fusion([close, sorted(rows, key=lambda u: -lexical[u])])
+    lead = [u for d in homes for u in graph.units_in[d] if u in rows]  # a document says what its subject is first
+    fused = reciprocal_rank_fusion([close, sorted(rows, key=lambda u: -lexical[u]), lead])
     return sorted(fused, key=lambda u: graph.document_of[u] not in homes)  # stable: the fused order within each group
 
 
