@@ -32,6 +32,9 @@ from qa_engine.sentences import is_claim, normalize, sentence_spans
 # of every answerable question scored 0.56 or more, of every off-corpus question 0.23 or less.
 ABSTAIN_BELOW = 0.40
 MAX_SENTENCES = 5
+# a part or clause is answered by one sentence, so one asked "how" needs one that says how ("by retaining
+# ...") as the strict kinds do; a whole answer's first line, with four more after it, keeps FORM_WITHIN
+PART_FORMS = (*STRICT_FORMS, "how")
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 # what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
 # not one that points at the document itself ("In this paper, ...")
@@ -202,11 +205,12 @@ def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) ->
 
 def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:
     """The sentence that best answers a part of the question, one with the form of an answer to
-    it when one scores near the best (as `compose` picks a first sentence); none under `threshold`."""
+    it when one scores near the best (as `compose` picks a first sentence), or for `PART_FORMS`
+    when one clears the abstention bar; none under `threshold`."""
     scored = sorted(((_match(asked, s.views), s) for s in sentences), key=lambda pair: -pair[0])
     if not scored or scored[0][0] < threshold:
         return None
-    floor = ABSTAIN_BELOW if asked.kind in STRICT_FORMS else FORM_WITHIN * scored[0][0]
+    floor = ABSTAIN_BELOW if asked.kind in PART_FORMS else FORM_WITHIN * scored[0][0]
     return next((s for score, s in scored if score >= floor and asked.satisfied_by(s.text)), scored[0][1])
 
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from qa_engine.answer import _BULLET as LIST_MARKER
-from qa_engine.answer import MAX_SENTENCES, _before, _context_start, _goes_on, _repeats
+from qa_engine import embeddings
+from qa_engine.answer import ABSTAIN_BELOW, MAX_SENTENCES, _answering, _before, _context_start, _goes_on, _match, _repeats, _Sentence
 from qa_engine.sentences import normalize, sentence_spans, successors
 
 _BULLET = re.compile(r"^- (.+?) (\[Data: [^\]]+\])$", re.MULTILINE)
@@ -72,6 +73,20 @@ def test_a_quote_that_speaks_of_what_came_before_brings_it():
     assert _before(previous, remedy) == [cause, effect]  # two back, through the demonstrative of the first
     assert _before(previous, effect) == [cause]
     assert _before(previous, paper) == []  # "this paper" is the document itself
+
+
+def test_a_part_asked_how_is_answered_by_a_sentence_that_says_how(engine):
+    """Beside one that matches the question's words better, a sentence saying how ("by ...")
+    answers a part asked "how", as long as it clears the abstention bar."""
+    asked = engine.encode_question("How does the zorb keep its balance?")
+    texts = ["The zorb keeps its balance well and its balance is famous.", "The zorb stays upright by shifting water inside it."]
+    sentences = [
+        _Sentence(t, 0.0, None, e.vector, (e.tokens,)) for t, e in zip(texts, embeddings.encode_tokens(engine.model, texts), strict=True)
+    ]
+    scores = [_match(asked, s.views) for s in sentences]
+    assert asked.kind == "how" and scores[0] > scores[1] > ABSTAIN_BELOW  # the premise of the test
+    assert _answering(asked, sentences, 0.0) is sentences[1]
+    assert _answering(asked, sentences[:1], 0.0) is sentences[0]  # none says how: the best there is
 
 
 def test_quotes_are_whole_sentences_of_the_documents(multihead, engine):
