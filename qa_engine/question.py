@@ -195,7 +195,7 @@ class Question:
         if self.kind == "definition" and self.subject:
             subject = rf"(?<![\w-]){_phrase_pattern(self.subject)}(?![\w-])"
             # the subject as the sentence's own ("In ML, self-attention is ..."), not inside another's
-            # ("The core concept behind self-attention is ..."), or a name given it ("... is called X")
+            # ("The core concept behind self-attention is ..."), or a name given it ('... is called "X"')
             own = rf"^\W*(?:[^,;:]{{0,160}},\s+)?(?:(?:the|an?)\s+)?{subject}{_DEFINES}"
             return re.search(rf"{own}|{_NAMED_AS}{subject}", sentence, re.IGNORECASE) is not None
         count = _COUNT.search(self.text) if self.kind == "list" else None

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import networkx as nx
 import numpy as np

@@ -112,7 +112,8 @@ def whole_sentences(text: str, sentences: list[tuple[int, int, str]]) -> str:
     held = normalize(text[c:d])
     at = last.find(held) if d == len(text) and held else -1
     after = last[at + len(held) :] if at >= 0 else ""
-    return f"{before}{text.lstrip() if before else text}" if not after else f"{before}{(text.lstrip() if before else text).rstrip()}{after}"
+    body = text.lstrip() if before else text
+    return f"{before}{body.rstrip() if after else body}{after}"
 
 
 def normalize(sentence: str) -> str:
