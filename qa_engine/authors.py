@@ -1,6 +1,7 @@
 """Papers' authors as graph entities, so "who proposed X" is answered from papers.
 
-Ingestion reads each PDF's authors, title and abstract (documents.raw_data). An author
+Ingestion reads each PDF's authors, title and abstract (documents.raw_data), and those of the
+paper a README presents (its BibTeX entry, with the README's sentence naming it). An author
 becomes a PERSON entity, linked to the paper's main contributions: the extracted entities
 that its title or abstract name. Nothing is added for documents without authors.
 """
@@ -28,6 +29,7 @@ def add_authors(
         if not authors:
             continue
         units = [str(u) for u in unit_ids]
+        title = raw.get("paper") or title  # a README presenting a paper: that paper's title
         front = f"{title} {raw.get('abstract') or ''}".lower()
         contributions = _contributions(entities, set(units), front)
         presents = f", which presents {', '.join(contributions)}" if contributions else ""
@@ -69,7 +71,8 @@ def _contributions(entities: pd.DataFrame, units: set[str], front: str) -> list[
     found = []
     for title, unit_ids in zip(entities["title"], entities["text_unit_ids"], strict=True):
         mine = units.intersection(str(u) for u in unit_ids)
-        if mine and re.search(rf"(?<!\w){re.escape(str(title).lower())}(?!\w)", front):
+        # "head" inside "multi-head" names no HEAD
+        if mine and re.search(rf"(?<![\w-]){re.escape(str(title).lower())}(?![\w-])", front):
             found.append((len(mine), str(title)))
     return [title for _, title in sorted(found, key=lambda f: (-f[0], f[1]))[:MAX_CONTRIBUTIONS]]
 

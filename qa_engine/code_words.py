@@ -129,9 +129,10 @@ def _docstrings(code: str) -> list[str]:
 
 
 def _plain(value: str) -> str:
-    """A BibTeX value as text: accents as letters ('Veli{\\v{c}}kovi{\\'c}' -> 'Veličković'), braces off."""
+    """A BibTeX value as text: accents as letters ('Veli{\\v{c}}kovi{\\'c}' -> 'Veličković'), braces
+    and math delimiters off ('$O(n^2)$' -> 'O(n^2)')."""
     value = _LATEX_ACCENT.sub(lambda m: unicodedata.normalize("NFC", m[2] + _COMBINING[m[1]]), value)
-    return " ".join(re.sub(r"[{}\"]", "", value).split())
+    return " ".join(re.sub(r"[{}\"]|(?<!\\)\$", "", value).split())
 
 
 def _person(name: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import html
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,15 @@ from tqdm import tqdm
 from qa_engine.code_words import Citation, citations, code_words, is_bibtex
 from qa_engine.errors import CorpusError
 from qa_engine.pdf import UnreadablePDF, read_pdf
+from qa_engine.prose import split_sentences
 
 SUPPORTED_SUFFIXES = frozenset({".pdf", ".md", ".mdx", ".txt", ".tex"})
 
 # Attribution and license files travel with the corpus but are not content.
 _NOT_CONTENT_STEMS = frozenset({"LICENSE", "LICENCE", "COPYING", "SOURCES", "NOTICE"})
 _TITLE_MAX_CHARS = 120
+OPENING_CHARS = 1000  # a README says what it implements in its first paragraph or two
+MIN_TITLE_WORDS = 3  # a shorter title ("Attention") is any sentence's words, not a paper named
 
 # (pattern, replacement) pairs applied in order: each cleaner is a short list of these.
 _Rules = list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]
@@ -34,11 +38,13 @@ class SourceDocument:
     sha256: str  # of the raw bytes: the index manifest rebuilds only what changed
     size: int
     # PDFs: (offset in text, page) where each page's text starts, and the paper's record;
-    # Markdown: its BibTeX entries as references, their authors where one is the document's own
+    # Markdown: its BibTeX entries as references, the authors of the paper it presents (its own
+    # title, or one its opening names) with that paper's title and the sentence naming it as abstract
     pages: tuple[tuple[int, int], ...] = ()
     authors: tuple[str, ...] = ()
     abstract: str = ""
     references: tuple[str, ...] = ()  # the bibliography, kept out of `text`
+    paper: str = ""  # the presented paper's title, where it is not the document's own
 
 
 def paper_record(document: SourceDocument) -> dict:
@@ -50,6 +56,7 @@ def paper_record(document: SourceDocument) -> dict:
         "authors": list(document.authors),
         "abstract": document.abstract,
         "references": list(document.references),
+        "paper": document.paper,
     }
 
 
@@ -163,16 +170,40 @@ def read_document(
         return skipped("no text after cleaning")
     title = title or _prettify_stem(path.stem)
     references = tuple(c.text for c in cited)
-    return SourceDocument(rel, title, text, sha256, size, authors=_own_authors(title, cited), references=references), issue
+    presented = _presented_paper(title, text, cited)
+    if presented is None:
+        return SourceDocument(rel, title, text, sha256, size, references=references), issue
+    citation, naming = presented
+    paper = "" if not naming else citation.title
+    return SourceDocument(rel, title, text, sha256, size, authors=citation.authors, abstract=naming, references=references, paper=paper), issue
 
 
-def _own_authors(title: str, cited: list[Citation]) -> tuple[str, ...]:
-    """The authors of the cited paper whose title is the document's own, parentheses aside (or the
-    paper's title before a colon: "Longformer"): a paper's README is that paper's page."""
+def _presented_paper(title: str, text: str, cited: list[Citation]) -> tuple[Citation, str] | None:
+    """The cited paper the document presents, and the sentence of its opening that names it ("" when
+    it is the document's own title): a paper's README is that paper's page ("Longformer", parentheses
+    and what follows a colon aside), and a README that opens with "Implementation of ... as proposed
+    in the paper, <title>" is the page of that paper's implementation."""
     for citation in cited:
         if _title_key(title) in (_title_key(citation.title), _title_key(citation.title.partition(":")[0])):
-            return citation.authors
-    return ()
+            return citation, ""
+    opening = [s for paragraph in text[:OPENING_CHARS].split("\n\n") for s in split_sentences(" ".join(paragraph.split()))]
+    for citation in cited:
+        words = _title_words(citation.title)
+        if len(words) >= MIN_TITLE_WORDS:
+            naming = next((s for s in opening if _contains(_title_words(s), words)), None)
+            if naming is not None:
+                return citation, naming
+    return None
+
+
+def _title_words(text: str) -> list[str]:
+    """Words of two letters or more: "Self-attention Does Not Need $O(n^2)$ Memory" and the
+    text's "Self-attention Does Not Need O(n²) Memory" read alike (NFKC: "²" is "2")."""
+    return re.findall(r"[^\W\d_]{2,}", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _contains(words: list[str], run: list[str]) -> bool:
+    return any(words[i : i + len(run)] == run for i in range(len(words) - len(run) + 1))
 
 
 def _title_key(title: str) -> str:

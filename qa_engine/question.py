@@ -81,6 +81,7 @@ _SATISFIES = {
     "who": re.compile(
         r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"
         r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
+        r"|\b(?:is|are|was|were) (?:an? |the )?(?:co-?)?authors? of\b"  # "Markus N. Rabe is an author of the paper ..."
     ),
     "composition": re.compile(_COMPOSITION),
     "addition": re.compile(r"\b(?:also|in addition|additionally|as well|moreover|furthermore)\b"),  # what "what else" asks for

@@ -102,6 +102,20 @@ def test_a_readme_citing_other_papers_has_no_authors(tmp_path: Path):
     assert len(document.references) == 1
 
 
+def test_a_readme_presenting_a_paper_its_opening_names_has_that_papers_authors(tmp_path: Path):
+    path = tmp_path / "zorb_pytorch.md"
+    bibtex = "@misc{lovelace2021,\n  title = {Zorbs Do Not Need $O(n^2)$ Memory},\n  author = {Lovelace, Ada and Alan Turing}\n}"
+    opening = "Implementation of a rolling zorb as proposed in the paper, Zorbs Do Not Need O(n²) Memory. It rolls."
+    path.write_text(f"# Zorb Pytorch\n\n{opening}\n\n```bibtex\n{bibtex}\n```\n", encoding="utf-8")
+
+    document, _ = read_document(path, tmp_path)
+
+    assert document.authors == ("Ada Lovelace", "Alan Turing")
+    assert document.paper == "Zorbs Do Not Need O(n^2) Memory"  # the BibTeX title, math delimiters off
+    assert document.abstract == "Implementation of a rolling zorb as proposed in the paper, Zorbs Do Not Need O(n²) Memory."
+    assert paper_record(document)["paper"] == document.paper
+
+
 def test_slash_comments_in_c_like_languages():
     cuda = "int n = 4; // threads per warp in this kernel\n# not a comment here"
 

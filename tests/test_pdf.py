@@ -270,6 +270,19 @@ def test_an_author_the_text_already_names_keeps_one_entity_with_both_papers():
     assert quiffle == 'A quiffle spins. The paper "Quiffle" is by Alan Turing and Ada Lovelace.'  # the whole byline on the contribution
 
 
+def test_the_authors_of_a_paper_a_readme_presents_are_that_papers():
+    entities = pd.DataFrame([
+        {"title": "ROLLING ZORB", "type": "CONCEPT", "description": "A rolling zorb.", "text_unit_ids": ["u1"], "frequency": 1},
+        {"title": "HEAD", "type": "CONCEPT", "description": "A head.", "text_unit_ids": ["u1"], "frequency": 1},
+    ])
+    raw = {"authors": ["Ada Lovelace"], "paper": "Zorbs Do Not Need Memory", "abstract": "A multi-head rolling zorb as proposed in the paper."}
+    documents = pd.DataFrame([{"title": "Zorb Pytorch", "raw_data": raw, "text_unit_ids": ["u1"]}])
+    people, links = add_authors(entities, pd.DataFrame(columns=["source", "target"]), documents, pd.DataFrame([{"id": "u1", "text": "Zorbs."}]))
+    ada = people[people["title"] == "Ada Lovelace"]["description"].iat[0]
+    assert ada == 'Ada Lovelace is an author of the paper "Zorbs Do Not Need Memory", which presents ROLLING ZORB.'  # not HEAD of "multi-head"
+    assert set(links["target"]) == {"ROLLING ZORB"}
+
+
 def _settings_file(engine) -> Path:
     import yaml
 

@@ -136,7 +136,10 @@ FORMS = [
         ["Queries, keys, and values come from the zorb."],  # an enumeration of anything is no composition
     ),
     ("What are the three parts of a zorb?", "list", ["The shell, the core, and the air are its parts."], []),
-    ("Who wrote the zorb paper?", "who", ["Ada Lovelace*, Alan Turing* wrote it."], ["Zorbs roll, fast and far."]),
+    (
+        "Who wrote the zorb paper?", "who",
+        ["Ada Lovelace*, Alan Turing* wrote it.", 'Ada Lovelace is an author of the paper "Zorbs".'], ["Zorbs roll, fast and far.", "The author's zorb rolls."],
+    ),
     ("Where are quiffles applied?", "place", ["Quiffles are applied after the split, before the spin."], ["Quiffles spin."]),
     (
         "How is the weight of a zorb computed?", "formula",
