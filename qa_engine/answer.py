@@ -125,8 +125,10 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         taken = [*pool, *(c for _, c, _ in chosen)]
         pool += [s for s in items if s.score >= KEEP_WITHIN * items[0].score and all(s is not t for t in taken)]
     floor = ABSTAIN_BELOW if question.kind in STRICT_FORMS else FORM_WITHIN * sentences[0].score
-    near = (s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text))
-    first = next(near, None) if not chosen else None
+    near = [s for s in sentences if s.score >= floor and all(s is not c for _, c, _ in chosen) and question.satisfied_by(s.text)]
+    named = graph.documents_named(question)  # "Whose paper does memory-efficient-attention-pytorch implement?": its README first
+    near.sort(key=lambda s: not _from_documents(graph, s, named))
+    first = near[0] if near and not chosen else None
     if first is not None:
         pool = [s for s in pool if s is not first]
         chosen.append(("", first, _quote(graph, first.text, WINDOW_FIRST, passages)))
@@ -219,6 +221,13 @@ def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bo
     candidate = sentence.packed.candidate
     home = candidate.kind == "text_units" and graph.document_of[candidate.row] in homes
     return home or _names_term(graph, sentence.text, term)
+
+
+def _from_documents(graph: Graph, sentence: _Sentence, documents: set[str]) -> bool:
+    """The sentence is a passage's of one of the documents, or an entity's whose home is one."""
+    candidate = sentence.packed.candidate
+    home = graph.document_of[candidate.row] if candidate.kind == "text_units" else graph.home_of[candidate.row]
+    return home in documents
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:

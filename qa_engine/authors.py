@@ -13,6 +13,7 @@ import re
 import pandas as pd
 
 MAX_CONTRIBUTIONS = 8  # the ones the paper's own text names most often
+MAX_COAUTHORS = 3  # named in each author's sentence; more are counted
 
 
 def add_authors(
@@ -39,7 +40,7 @@ def add_authors(
             named_in = [u for u in units if author in unit_text.get(u, "")] or units[:1]
             name = known.get(author.lower(), author)
             person = people.setdefault(name, {"title": name, "type": "PERSON", "description": [], "text_unit_ids": []})
-            person["description"].append(f'{author} is an author of the paper "{title}"{presents}.')
+            person["description"].append(f'{author} is an author{_with(author, authors)} of the paper "{title}"{presents}.')
             person["text_unit_ids"] += [u for u in named_in if u not in person["text_unit_ids"]]
             links += [
                 {"source": name, "target": contribution, "weight": 1.0, "text_unit_ids": units[:1],
@@ -75,6 +76,15 @@ def _contributions(entities: pd.DataFrame, units: set[str], front: str) -> list[
         if mine and re.search(rf"(?<![\w-]){re.escape(str(title).lower())}(?![\w-])", front):
             found.append((len(mine), str(title)))
     return [title for _, title in sorted(found, key=lambda f: (-f[0], f[1]))[:MAX_CONTRIBUTIONS]]
+
+
+def _with(author: str, authors: list[str]) -> str:
+    """', with Charles Staats,': "whose paper ...?" is answered with every author by each one's sentence."""
+    others = [a for a in authors if a != author]
+    if not others:
+        return ""
+    named = others[:MAX_COAUTHORS] + ([f"{len(others) - MAX_COAUTHORS} others"] if len(others) > MAX_COAUTHORS else [])
+    return f", with {_listing(named)},"
 
 
 def _listing(names: list[str]) -> str:

@@ -32,6 +32,7 @@ STRICT_FORMS = ("number", "who", "list", "definition", "formula", "place")  # ki
 
 _WORDS = re.compile(r"[\w-]+")
 NAME = re.compile(r"\b[A-Z][\w-]*[A-Z0-9][\w-]*\b|\b[A-Z][a-z][\w-]*\b")  # acronyms, CamelCase, capitalized words
+_IDENTIFIER = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?![\w-])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?])\s*$")  # what comes before a sentence's first word
 _TOKEN = re.compile(r"[\w][\w'-]*|,")
 _KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)? (?:is|are|was|were)\s+"
@@ -81,7 +82,7 @@ _SATISFIES = {
     "who": re.compile(
         r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"
         r"|[A-Z][a-z]+ [A-Z][a-z]+\W{0,2}, [A-Z][a-z]+ [A-Z][a-z]+"  # an author list: "Albert Gu*, Tri Dao*"
-        r"|\b(?:is|are|was|were) (?:an? |the )?(?:co-?)?authors? of\b"  # "Markus N. Rabe is an author of the paper ..."
+        r"|\b(?:is|are|was|were) (?:an? |the )?(?:co-?)?authors?\b"  # "Markus N. Rabe is an author, with ..., of the paper ..."
     ),
     "composition": re.compile(_COMPOSITION),
     "addition": re.compile(r"\b(?:also|in addition|additionally|as well|moreover|furthermore)\b"),  # what "what else" asks for
@@ -173,6 +174,12 @@ class Question:
             if m.group(0).lower() not in STOPWORDS
             and (not _SENTENCE_START.search(text[: m.start()]) or any(c.isupper() or c.isdigit() for c in m.group(0)[1:]))
         ]
+
+    @property
+    def identifiers(self) -> list[str]:
+        """Kebab- and snake-case words ("memory-efficient-attention-pytorch"): how a repository
+        or package is named."""
+        return _IDENTIFIER.findall(self.text)
 
     @property
     def named_entities(self) -> tuple[int, ...]:

@@ -106,6 +106,9 @@ class Graph:
         self.transitions, self.dangling = _transitions(self.network)
         self.specificity = [1 / max(1, len(u)) for u in self.units_of]  # HippoRAG's node specificity
         self.documents_titled = [(d, word_set(str(t))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)]
+        self.bare_titles = [  # a title's words, what its parentheses say aside: "Memory Efficient Attention Pytorch (obsolete)"
+            (d, word_set(re.sub(r"\([^()]*\)", " ", str(t)))) for d, t in zip(index.documents["id"], index.documents["title"], strict=True)
+        ]
         self.titles = {normalize(str(t)) for t in index.documents["title"]}  # a document's first line, when it is its title
         titled_words = dict(self.documents_titled)
         self.home_of = [  # the document whose title names the entity, else the one holding most of its passages
@@ -166,6 +169,12 @@ class Graph:
         for e in term.entities:
             rows |= set(self.units_of[e])
         return rows.union(*(self.units_in[d] for d in self.homes(term)))
+
+    def documents_named(self, question: Question) -> set[str]:
+        """The documents a question names by their repository's name: "memory-efficient-attention-pytorch"
+        is the README titled "Memory Efficient Attention Pytorch (obsolete)"."""
+        named = [word_set(w) for w in question.identifiers]
+        return {d for d, words in self.bare_titles if words and words in named}
 
     def homes(self, term: Term) -> set[str]:
         """The documents about a term: those whose title names it ("Reformer, the Efficient

@@ -264,7 +264,7 @@ def test_an_author_the_text_already_names_keeps_one_entity_with_both_papers():
     people, links = add_authors(entities, pd.DataFrame(columns=["source", "target"]), documents, units)
     ada = people[people["title"].str.lower() == "ada lovelace"]
     assert len(ada) == 1 and ada["type"].iat[0] == "PERSON" and ada["text_unit_ids"].iat[0] == ["u1", "u2"]
-    assert "Zorbs" in ada["description"].iat[0] and "author of the paper \"Quiffle\"" in ada["description"].iat[0]
+    assert "Zorbs" in ada["description"].iat[0] and 'an author, with Alan Turing, of the paper "Quiffle"' in ada["description"].iat[0]
     assert {("ADA LOVELACE", "QUIFFLE"), ("Alan Turing", "QUIFFLE")} <= set(zip(links["source"], links["target"]))
     quiffle = people[people["title"] == "QUIFFLE"]["description"].iat[0]
     assert quiffle == 'A quiffle spins. The paper "Quiffle" is by Alan Turing and Ada Lovelace.'  # the whole byline on the contribution

@@ -437,3 +437,14 @@ def test_what_else_asks_for_additions_apart_from_what_it_sets_aside(engine):
     inside = (question.encoding.spans[:, 0] >= aside) & (question.encoding.spans[:, 1] <= aside + len("multi-head attention"))
     assert inside.any() and not question.weights[inside].any() and question.weights[~inside].any()
     assert question.satisfied_by("It also uses positional encodings.") and not question.satisfied_by("It uses positional encodings.")
+
+
+def test_a_question_names_a_document_by_its_repository_name(engine):
+    """"memory-efficient-attention-pytorch" is the README titled "Memory Efficient Attention Pytorch (obsolete)"."""
+    titles = dict(zip(engine.index.documents["id"], engine.index.documents["title"], strict=True))
+    doc, title = next((d, t) for d, t in titles.items() if len(str(t).split()) >= 2)
+    kebab = "-".join(w.lower() for w in re.findall(r"[A-Za-z0-9]+", re.sub(r"\([^()]*\)", " ", str(title))))
+    question = engine.encode_question(f"Whose paper does {kebab} implement?")
+    assert question.identifiers == [kebab]
+    assert engine.graph.documents_named(question) == {d for d, t in titles.items() if t == title}
+    assert engine.graph.documents_named(engine.encode_question("What is multi-head attention?")) == set()
