@@ -25,7 +25,7 @@ from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
 from qa_engine.question import FORM_WITHIN, NAME, STOPWORDS, STRICT_FORMS, Question, Term, sentence_matches, word_set
 from qa_engine.results import Citations, Evidence
-from qa_engine.search import Graph
+from qa_engine.search import Graph, hop_group
 from qa_engine.sentences import is_claim, normalize, sentence_spans
 
 # Calibrated with bench/calibrate_abstention.py on the dev and held-out sets: the best sentence
@@ -114,8 +114,10 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
             if part is not None:  # a term no evidence names is in the premise sentence when it is a name
                 chosen.append((term.label, part, _quote(graph, part.text, WINDOW, passages)))
     else:  # "What is A and how does it work?": a sentence answering each clause, in order
-        for clause in question.parts:
-            answer = _clause_answer(clause, sentences, [c for _, c, _ in chosen])
+        for k, clause in enumerate(question.parts):
+            taken = [c for _, c, _ in chosen]
+            hopped = _hopped(graph, question, k, sentences)  # "that method": where the previous answer leads
+            answer = _clause_answer(clause, hopped, taken, 0.0) if hopped else _clause_answer(clause, sentences, taken, ABSTAIN_BELOW)
             text = _quote(graph, answer.text, WINDOW_FIRST if not chosen else WINDOW, passages) if answer else ""
             if answer is not None and not any(_repeats(text, c) for _, _, c in chosen):
                 chosen.append(("", answer, text))
@@ -145,6 +147,15 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         elif not any(_repeats(text, c) for _, _, c in chosen):
             chosen.append(("", sentence, text))
     return chosen
+
+
+def _hopped(graph: Graph, question: Question, k: int, sentences: list[_Sentence]) -> list[_Sentence]:
+    """The sentences of clause k's hop passages (`search.hop_units`), whichever record they
+    scored best in (an entity's description may quote one)."""
+    group = hop_group(question, k)
+    rows = {s.packed.candidate.row for s in sentences if s.packed.candidate.kind == "text_units" and group in s.packed.candidate.clauses}
+    held = {text for row in rows for _, _, text in graph.unit_sentences[row]}
+    return [s for s in sentences if s.text in held]
 
 
 def _goes_on(quoted: str, text: str, sentence: str) -> bool:
@@ -201,8 +212,8 @@ def _part(graph: Graph, question: Question, term: Term, asked: Question, sentenc
     return _answering(asked, alone or about, 0.0)
 
 
-def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:
-    return _answering(clause, [s for s in sentences if all(s is not t for t in taken)], ABSTAIN_BELOW)
+def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list, threshold: float) -> _Sentence | None:
+    return _answering(clause, [s for s in sentences if all(s is not t for t in taken)], threshold)
 
 
 def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:

@@ -24,7 +24,7 @@ from rank_bm25 import BM25Okapi
 from scipy import sparse
 
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, STRICT_FORMS, Question, Term, refers_back, word_set
+from qa_engine.question import FORM_WITHIN, NAME, STRICT_FORMS, Question, Term, refers_back, sentence_matches, word_set
 from qa_engine.sentences import is_claim, normalize, successors
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
@@ -259,20 +259,25 @@ def graph_search(index: IndexData, graph: Graph, question: Question, k_entities:
         for u in own:
             clause_of[u].append(k)
     previous: list[int] = []
+    ranked: list[int] = []
     for k, clause in enumerate(() if question.terms else question.parts):  # "What is A and when is it used?": each clause's own passages
         own = [int(u) for u in _search(index, "text_units", clause.encoding.vector[None, :], k_text_units)[1]]
         rankings = [own, graph.bm25_ranking(clause.text, k_text_units)]
+        hops: list[int] = []
         if previous and refers_back(clause.text):  # "Which method is it built on, and what does that method keep?"
             named = [e for u in previous for e in graph.unnamed(u, question)]
             rankings.append(graph.bridges(graph.walk(list(dict.fromkeys(named)), {}, k_text_units), previous))
+            hops = hop_units(index, graph, question, k, ranked)
         fused = reciprocal_rank_fusion(rankings)
         answering = form_units(graph, clause, fused)  # and its first one with a sentence of the answer's form
         homed = home_units(index, graph, clause)
-        units += fused[:TERM_UNITS] + answering[:1] + homed
+        units += fused[:TERM_UNITS] + answering[:1] + homed + hops
         formed.update(answering)
         for u in [*fused[:TERM_UNITS], *homed]:
             clause_of[u].append(k)
-        previous = fused[:TERM_UNITS]
+        for u in hops:  # kept apart: the clause's words alone may match other passages better
+            clause_of[u].append(hop_group(question, k))
+        previous, ranked = fused[:TERM_UNITS], fused[:k_text_units]
     if not question.terms and not question.parts:  # one question: what it asks of the names it names too
         for u in home_units(index, graph, question):
             units.append(u)
@@ -297,6 +302,44 @@ def home_units(index: IndexData, graph: Graph, question: Question) -> list[int]:
     is answered where Mistral is at home, whatever else its words match."""
     named = [e for e in question.named_entities if graph.units_of[e]]
     return [term_units(index, graph, Term(index.entities["title"].iat[e], (), (e,)), question)[0] for e in named]
+
+
+def hop_units(index: IndexData, graph: Graph, question: Question, k: int, previous: list[int]) -> list[int]:
+    """For a clause about what the previous clause's answer names ("..., and what does that
+    method keep in its cache?"), the passage best for it of the home of each entity that answer
+    names (in `previous`, the previous clause's passages): the second hop of a question that
+    says where to go only through its first answer."""
+    return [
+        term_units(index, graph, Term(index.entities["title"].iat[e], (), (e,)), question.parts[k])[0]
+        for e in answer_names(index, graph, question, question.parts[k - 1], previous)
+        if graph.units_of[e]
+    ]
+
+
+def hop_group(question: Question, k: int) -> int:
+    """The clause group (`Candidate.clauses`) of clause k's hop passages, after the clauses' own."""
+    return len(question.parts) + k
+
+
+def answer_names(index: IndexData, graph: Graph, question: Question, clause: Question, units: list[int]) -> list[int]:
+    """The named things (capitalized, CamelCase, acronyms) at home in another document that the
+    sentence of `units` best answering `clause` names, the question not: "We support the
+    inference of LongAlpaca models with StreamingLLM" answers "Which method is that built on?"
+    with STREAMINGLLM; "BLOOM uses ALiBi by default!" leads nowhere else."""
+    store, views, names, asked = index.tokens["text_units"], [], [], word_set(question.text)
+    for u in units:
+        spans, tokens = store.spans[u], store.unit(u)
+        unnamed = [
+            e for e in graph.unnamed(u, question)
+            if graph.home_of[e] != graph.document_of[u] and not any(name <= asked for name in graph.names_of.get(e, []))
+        ]
+        for start, end, sentence in graph.unit_sentences[u]:
+            inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
+            if inside.any() and is_claim(sentence) and sentence not in graph.titles:
+                proper = word_set(" ".join(NAME.findall(sentence)))
+                views.append(tokens[inside].astype(np.float32))
+                names.append([e for e in unnamed if any(name and name <= proper for name in graph.names_of.get(e, []))])
+    return names[int(np.argmax(sentence_matches(clause, views)[0]))] if views else []
 
 
 def form_units(graph: Graph, question: Question, ranked: list[int]) -> list[int]:

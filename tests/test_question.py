@@ -448,3 +448,45 @@ def test_a_question_names_a_document_by_its_repository_name(engine):
     assert question.identifiers == [kebab]
     assert engine.graph.documents_named(question) == {d for d, t in titles.items() if t == title}
     assert engine.graph.documents_named(engine.encode_question("What is multi-head attention?")) == set()
+
+
+# Invented names: only the hop from the first clause's answer finds what "that method" keeps.
+HOP_CORPUS = {
+    "zorblat.md": "# Zorblat\n\nZorblat is a toolkit for fine-tuning language models on long stories. It trains the\n"
+    "Zorblat-7B models with a shifted window of attention.\n\n## News\n\n"
+    "- Zorblat supports streaming inference for its story models with Quimbo. This lets a\n  dialogue run for many rounds.\n"
+    "- The Zorblat-7B models are released under an open license.\n",
+    "quimbo.md": "# Quimbo\n\nQuimbo is a method for streaming inference with language models that never saw long texts.\n"
+    "Quimbo keeps the first four tokens and the most recent tokens in its cache and evicts the rest.\n"
+    "The first tokens act as anchors for the attention weights, so the model stays stable.\nQuimbo needs no fine-tuning.\n",
+    "flimflam.md": "# Flimflam\n\nFlimflam is a serving system for language models. A cache of keys and values is kept on\n"
+    "the accelerator: Flimflam stores every past key and value in pages of its cache, so no\n"
+    "token is ever recomputed. Methods that evict cache entries lose quality, the Flimflam team\nargues.\n",
+}
+
+
+def test_a_clause_about_the_previous_answer_is_answered_where_that_answer_leads(tmp_path, fixture_settings):
+    """"Which method is that built on, and what does that method keep?": the first answer names
+    Quimbo, so the second is answered from Quimbo's document, though Flimflam's says more of caches."""
+    from qa_engine.indexer import build_index
+    from qa_engine.search import answer_names, hop_group
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in HOP_CORPUS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    settings = fixture_settings.with_paths(corpus=corpus, index=tmp_path / "index")
+    engine = QAEngine.load(build_index(settings, progress=False).index_dir, settings)
+    question = engine.encode_question("Zorblat supports streaming inference. Which method is that built on, and what does that method keep in its cache?")
+    assert len(question.parts) == 2 and refers_back(question.parts[1].text)
+    graph, titles = engine.graph, engine.index.entities["title"]
+    everything = list(range(len(graph.document_of)))
+    assert [titles.iat[e] for e in answer_names(engine.index, graph, question, question.parts[0], everything)] == ["QUIMBO"]
+    # a first answer that names nothing at home elsewhere leads nowhere: no hop
+    plain = engine.encode_question("What is Flimflam, and what does it store in its cache?")
+    assert answer_names(engine.index, graph, plain, plain.parts[0], everything) == []
+    hops = [c.row for c in graph_search(engine.index, graph, question) if hop_group(question, 1) in c.clauses]
+    assert hops and {graph.document_of[u] for u in hops} == {graph.home_of[graph.entity_row["QUIMBO"]]}
+    second = engine.ask(question.text).text.split("\n- ")[2]  # the first line answers the first clause
+    assert "Quimbo keeps the first four tokens" in second
+    assert "pages of its cache" not in engine.ask(question.text).text
