@@ -35,6 +35,7 @@ MAX_SENTENCES = 5
 # a part or clause is answered by one sentence, so one asked "how" needs one that says how ("by retaining
 # ...") as the strict kinds do; a whole answer's first line, with four more after it, keeps FORM_WITHIN
 PART_FORMS = (*STRICT_FORMS, "how")
+EXACT_FORMS = {"number": "a quantity", "who": "a name"}  # kinds a sentence without that form cannot answer at all
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 # what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
 # not one that points at the document itself ("In this paper, ...")
@@ -87,6 +88,9 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     sentences = _scored_sentences(index, graph, question, packed)
     if not sentences or sentences[0].score < ABSTAIN_BELOW:
         return Draft(abstention(question.text), abstained=True)
+    if question.kind in EXACT_FORMS and not question.parts and not any(s.score >= ABSTAIN_BELOW and question.satisfied_by(s.text) for s in sentences):
+        # "What block size does vLLM use by default?": passages about blocks, none with a size, do not answer it
+        return Draft(f"{abstention(question.text)} No passage close to it states {EXACT_FORMS[question.kind]}.", abstained=True)
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
     names = [name for name, _ in question.names]

@@ -38,9 +38,11 @@ _TOKEN = re.compile(r"[\w][\w'-]*|,")
 _KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)? (?:is|are|was|were)\s+"
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
 _ELSE = re.compile(r"\bwhat else\b|\b(?:what|which) other\b", re.IGNORECASE)
+# a quantity asked by what it measures: "What block size ...?", "What learning rate ...?"
+_MEASURE = re.compile(r"\bwhat ((?:[\w-]+ )?(?:size|length|width|depth|dimension|rate|ratio|speedup)s?)\b", re.IGNORECASE)
 _RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
     ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
-    ("number", re.compile(r"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when (?:was|were|did|had)|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b"
+    ("number", re.compile(rf"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when (?:was|were|did|had)|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b|{_MEASURE.pattern}"
                          r"|^what (?:is|are|was|were) the (?:maximum|minimum|average|total|typical|largest|smallest)\b")),
     ("who", re.compile(r"^(?:who|whom|whose)\b|\bby whom\b")),
     ("why", re.compile(r"\bwhy\b|\bwhat (?:is|are) the (?:purpose|reason|motivation|point)s? (?:of|for|behind)\b|\bfor what (?:purpose|reason)\b")),
@@ -210,7 +212,12 @@ class Question:
         if count and re.search(rf"(?<![\w-]){count.group(1)}(?![\w-])", sentence, re.IGNORECASE) and re.search(r"\b(?:and|or)\b", sentence):
             return True  # "What are the two phases ...?": "... two main phases: prefill and decode."
         rule = _SATISFIES.get(self.form)
-        return rule is not None and rule.search(sentence) is not None
+        if rule is None or rule.search(sentence) is None:
+            return False
+        measure = _MEASURE.search(self.text) if self.form == "number" else None
+        # a quantity of what was asked, named by its qualifier where it has one ("blocks of 16 tokens"
+        # give a block size; "2/4 bit for KV Cache" and "a cache size of 4096" do not)
+        return measure is None or _normal(_name_words(measure.group(1))[0]) in word_set(sentence)
 
 
 class Reader:

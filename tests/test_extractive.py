@@ -108,6 +108,12 @@ def test_off_corpus_or_empty_of_content_abstains(engine, question):
     assert answer.abstained and answer.citations.is_empty(), answer.text
 
 
+def test_a_quantity_no_passage_states_abstains(engine):
+    """Passages about heads and their sizes, none giving a block size, do not answer for one."""
+    answer = engine.ask("What block size does multi-head attention use for its heads?")
+    assert answer.abstained and answer.citations.is_empty() and "states a quantity" in answer.text, answer.text
+
+
 def test_a_quote_that_starts_where_an_earlier_one_ends_continues_it():
     """"This is helpful for ..." is quoted with the sentence before it; when an earlier bullet
     ends with that sentence, the new one goes on from it instead of being dropped as a repeat."""

@@ -23,6 +23,7 @@ CASES = [
     ("How many blargs does a zorb have?", "number"),
     ("When was the zorb introduced?", "number"),
     ("What is the maximum speed of a zorb?", "number"),
+    ("What block size does a zorb use?", "number"),
     ("Who introduced the quiffle?", "who"),
     ("Why does a zorb spin?", "why"),
     ("What is the purpose of a quiffle?", "why"),
@@ -139,6 +140,11 @@ FORMS = [
     (
         "Who wrote the zorb paper?", "who",
         ["Ada Lovelace*, Alan Turing* wrote it.", 'Ada Lovelace is an author of the paper "Zorbs".'], ["Zorbs roll, fast and far.", "The author's zorb rolls."],
+    ),
+    (
+        "What block size does a zorb use?", "number",
+        ["Zorbs are split into blocks of 16 tokens."],
+        ["A zorb caches 2/4 bit values.", "Its cache size is 4096.", "Zorbs are split into blocks."],  # a quantity of something else, or none
     ),
     ("Where are quiffles applied?", "place", ["Quiffles are applied after the split, before the spin."], ["Quiffles spin."]),
     (
