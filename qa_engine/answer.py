@@ -23,7 +23,7 @@ import numpy as np
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
-from qa_engine.question import FORM_WITHIN, NAME, STOPWORDS, STRICT_FORMS, Question, Term, sentence_matches, word_set
+from qa_engine.question import FORM_WITHIN, NAME, STOPWORDS, STRICT_FORMS, Question, Term, clauses, sentence_matches, word_set
 from qa_engine.results import Citations, Evidence
 from qa_engine.search import Graph, hop_group
 from qa_engine.sentences import is_claim, normalize, sentence_spans
@@ -51,6 +51,7 @@ _BULLET = re.compile(r"(?:^|(?<=[.!?:]\s))[-*•]\s+(?=\S)")  # a list item's ma
 _WORD = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[\w-]+")
 _STATEMENT_END = re.compile(r"(?<=[.!?])\s+")
+TOPIC_WORDS = 6
 _FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
 
@@ -185,8 +186,11 @@ def _words_of(text: str) -> frozenset[str]:
 
 def premise_sentence(question: Question, missing: list[str]) -> str:
     """"The indexed corpus does not mention SVD in connection with "compute attention scores"; ..." """
-    rest = [w for w in _WORDS.findall(question.text) if w.lower() not in _FRAME and w not in missing]
-    topic = f' in connection with "{" ".join(rest)}"' if rest else ""
+    # the topic is the clause the word is missing from, and only a short one reads as a topic
+    pieces = [c for sentence in re.split(r"(?<=[.!?:])\s+", question.text) for c in clauses(sentence) or [sentence]]
+    clause = next((c for c in pieces if missing[0] in _WORDS.findall(c)), question.text)
+    rest = [w for w in _WORDS.findall(clause) if w.lower() not in _FRAME and w not in missing]
+    topic = f' in connection with "{" ".join(rest)}"' if 0 < len(rest) <= TOPIC_WORDS else ""
     return f"{_not_mentioned(question, missing)}{topic}; what it says:"
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from qa_engine import QAEngine, embeddings
+from qa_engine.answer import premise_sentence
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, refers_back, word_set
 from qa_engine.search import BRIDGE_KEEP, TERM_UNITS, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms, term_units
@@ -496,3 +497,11 @@ def test_a_clause_about_the_previous_answer_is_answered_where_that_answer_leads(
     second = engine.ask(question.text).text.split("\n- ")[2]  # the first line answers the first clause
     assert "Quimbo keeps the first four tokens" in second
     assert "pages of its cache" not in engine.ask(question.text).text
+
+
+def test_a_missing_word_is_named_with_its_own_clause_as_the_topic(engine):
+    """A premise about the clause the word is missing from; a long one is no topic to quote."""
+    asked = "Attention scores are softmaxed. Can SVD compute them, and why are they scaled?"
+    assert premise_sentence(engine.encode_question(asked), ["SVD"]).startswith('The indexed corpus does not mention SVD in connection with "compute"')
+    asked = "Attention scores are softmaxed. Can SVD be used by the decoder to compute the keys, queries and values of each attention head?"
+    assert premise_sentence(engine.encode_question(asked), ["SVD"]) == "The indexed corpus does not mention SVD; what it says:"
