@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from qa_engine.authors import AUTHORSHIP
 from qa_engine.citations import format_citation
 from qa_engine.context import Packed, context_tables
 from qa_engine.index_store import IndexData
@@ -36,6 +37,7 @@ MAX_SENTENCES = 5
 # ...") as the strict kinds do; a whole answer's first line, with four more after it, keeps FORM_WITHIN
 PART_FORMS = (*STRICT_FORMS, "how")
 EXACT_FORMS = {"number": "a quantity", "who": "a name"}  # kinds a sentence without that form cannot answer at all
+NOT_ABOUT_AUTHORS = ("how", "why", "definition", "use", "condition", "place", "formula", "number", "compare")  # asks what a method does
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 # what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
 # not one that points at the document itself ("In this paper, ...")
@@ -275,6 +277,8 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
         for i, (start, end, sentence) in enumerate(sentences):
             inside = (spans[:, 0] >= start) & (spans[:, 1] <= end)
             if inside.sum() < 5 or not is_claim(sentence) or sentence in graph.titles:  # a title names, it says nothing
+                continue
+            if question.kind in NOT_ABOUT_AUTHORS and AUTHORSHIP.match(sentence):
                 continue
             context = _context_start(sentences, i)
             views = (tokens[inside],) if context is None else (tokens[inside], tokens[(spans[:, 0] >= context) & (spans[:, 1] <= end)])

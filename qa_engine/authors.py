@@ -14,6 +14,8 @@ import pandas as pd
 
 MAX_CONTRIBUTIONS = 8  # the ones the paper's own text names most often
 MAX_COAUTHORS = 3  # named in each author's sentence; more are counted
+# the sentences written here: they say who wrote a paper and nothing of how its method works
+AUTHORSHIP = re.compile(r'^The paper ".+" is by |^[^,.]+ is an author\b')
 
 
 def add_authors(

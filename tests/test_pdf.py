@@ -12,7 +12,7 @@ import pytest
 from pdf_papers import APPENDIX, THANKS, gated_attention_paper
 from reportlab.pdfgen import canvas
 
-from qa_engine.authors import add_authors
+from qa_engine.authors import AUTHORSHIP, add_authors
 from qa_engine.ingest import ingest_corpus, read_document
 from qa_engine.pdf import read_pdf, text_unit_pages
 
@@ -252,6 +252,8 @@ def test_authors_are_people_linked_to_the_contributions(pdf_engine):
     assert targets <= set(entities["title"])
     answer = pdf_engine.ask("Who proposed gated attention?")
     assert not answer.abstained and re.search(r"Lindqvist|Okoye|Zhao", answer.text, re.I), answer.text
+    answer = pdf_engine.ask("How does gated attention work?")  # who wrote it says nothing of how it works
+    assert not answer.abstained and "is an author" not in answer.text and "is by" not in answer.text, answer.text
 
 
 def test_an_author_the_text_already_names_keeps_one_entity_with_both_papers():
@@ -266,7 +268,9 @@ def test_an_author_the_text_already_names_keeps_one_entity_with_both_papers():
     assert len(ada) == 1 and ada["type"].iat[0] == "PERSON" and ada["text_unit_ids"].iat[0] == ["u1", "u2"]
     assert "Zorbs" in ada["description"].iat[0] and 'an author, with Alan Turing, of the paper "Quiffle"' in ada["description"].iat[0]
     assert {("ADA LOVELACE", "QUIFFLE"), ("Alan Turing", "QUIFFLE")} <= set(zip(links["source"], links["target"]))
+    assert AUTHORSHIP.match('Ada Lovelace is an author, with Alan Turing, of the paper "Quiffle".')
     quiffle = people[people["title"] == "QUIFFLE"]["description"].iat[0]
+    assert AUTHORSHIP.match(quiffle.split(". ", 1)[1]) and not AUTHORSHIP.match(quiffle)
     assert quiffle == 'A quiffle spins. The paper "Quiffle" is by Alan Turing and Ada Lovelace.'  # the whole byline on the contribution
 
 
