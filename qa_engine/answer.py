@@ -91,16 +91,17 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     sentences = _scored_sentences(index, graph, question, packed)
     if not sentences or sentences[0].score < ABSTAIN_BELOW:
         return Draft(abstention(question.text), abstained=True)
-    if question.kind in EXACT_FORMS and not question.parts and not any(s.score >= ABSTAIN_BELOW and question.satisfied_by(s.text) for s in sentences):
+    exact = question.kind in EXACT_FORMS and not question.parts
+    if exact and not any(s.score >= ABSTAIN_BELOW and question.satisfied_by(s.text) for s in sentences):
         # "What block size does vLLM use by default?": passages about blocks, none with a size, do not answer it
         return Draft(f"{abstention(question.text)} No passage close to it states {EXACT_FORMS[question.kind]}.", abstained=True)
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
     names = [name for name, _ in question.names]
-    if question.kind != "yes/no" and names and names[0] in question.unknown:
-        # a fact asked about something the corpus never names (the question's first name is its
-        # subject): whatever it says is about something else
-        return Draft(f"{abstention(question.text)} {_not_mentioned(question, [w for w in names if w in question.unknown])}.", abstained=True)
+    if question.kind != "yes/no" and names and (names[0] in missing or exact and set(names) & set(missing)):
+        # a fact asked about something no evidence names (the question's first name is its subject),
+        # or a quantity or a name of a named thing no evidence names: what it says is of something else
+        return Draft(f"{abstention(question.text)} {_not_mentioned(question, [w for w in names if w in missing])}.", abstained=True)
     if missing or question.unknown:  # what the evidence says is about the rest of the question: match that
         sentences = _scored_sentences(index, graph, question.without([*question.unknown, *missing]), packed)
     passages = [normalize(e.text) for e in evidence if e.kind == "sources"]

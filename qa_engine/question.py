@@ -39,7 +39,7 @@ _KIND_OF = r"(?:what|which) (?:kind|type|sort|class|family) of [\w-]+(?: [\w-]+)
 _AUXILIARY = r"(?:is|are|was|were|do|does|did|can|could|should|would|will|has|have|had|may|might|must|shall)"
 _ELSE = re.compile(r"\bwhat else\b|\b(?:what|which) other\b", re.IGNORECASE)
 # a quantity asked by what it measures: "What block size ...?", "What learning rate ...?"
-_MEASURE = re.compile(r"\bwhat ((?:[\w-]+ )?(?:size|length|width|depth|dimension|rate|ratio|speedup)s?)\b", re.IGNORECASE)
+_MEASURE = re.compile(r"\bwhat ((?:[\w-]+ )?(?:size|length|width|depth|dimension|rate|ratio|speedup|score|accuracy|perplexity)s?)\b", re.IGNORECASE)
 _RULES = (  # first match wins: a "how many" question is a number question before it is a "how" one
     ("compare", re.compile(r"\b(?:differen(?:ce|ces|t)|differs?|compar(?:e|ed|es|ing|ison)|versus|vs\b\.?|contrasts?|distinguish(?:es)?)\b")),
     ("number", re.compile(rf"\bhow (?:many|much|long|large|big|small|often|fast|far|deep|wide)\b|^(?:when (?:was|were|did|had)|in (?:what|which) year)\b|\bwhat (?:year|number|percentage|fraction)\b|{_MEASURE.pattern}"

@@ -114,6 +114,13 @@ def test_a_quantity_no_passage_states_abstains(engine):
     assert answer.abstained and answer.citations.is_empty() and "states a quantity" in answer.text, answer.text
 
 
+def test_a_quantity_of_a_named_thing_no_evidence_names_abstains(engine):
+    """The class's head count is no head count on ImageNet, which no evidence names."""
+    assert not engine.ask("How many heads does the MultiHeadAttention class use?").abstained
+    answer = engine.ask("How many heads does the MultiHeadAttention class use on ImageNet?")
+    assert answer.abstained and answer.citations.is_empty() and "does not mention ImageNet" in answer.text, answer.text
+
+
 def test_a_quote_that_starts_where_an_earlier_one_ends_continues_it():
     """"This is helpful for ..." is quoted with the sentence before it; when an earlier bullet
     ends with that sentence, the new one goes on from it instead of being dropped as a repeat."""
