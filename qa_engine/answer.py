@@ -53,7 +53,7 @@ _BULLET = re.compile(r"(?:^|(?<=[.!?:]\s))[-*•]\s+(?=\S)")  # a list item's ma
 _WORD = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[\w-]+")
 _STATEMENT_END = re.compile(r"(?<=[.!?])\s+")
-TOPIC_WORDS = 6
+TOPIC_WORDS = 6  # content words of a clause that still read as a topic in the premise sentence
 _FRAME = STOPWORDS | {"mention", "mentioned", "mentions"}
 _DATA_END = re.compile(r"<\s*/\s*data\s*>", re.IGNORECASE)  # a document cannot close the data section
 
@@ -190,7 +190,7 @@ def _words_of(text: str) -> frozenset[str]:
 def premise_sentence(question: Question, missing: list[str]) -> str:
     """"The indexed corpus does not mention SVD in connection with "compute attention scores"; ..." """
     # the topic is the clause the word is missing from, and only a short one reads as a topic
-    pieces = [c for sentence in re.split(r"(?<=[.!?:])\s+", question.text) for c in clauses(sentence) or [sentence]]
+    pieces = [c for sentence in _STATEMENT_END.split(question.text) for c in clauses(sentence) or [sentence]]
     clause = next((c for c in pieces if missing[0] in _WORDS.findall(c)), question.text)
     rest = [w for w in _WORDS.findall(clause) if w.lower() not in _FRAME and w not in missing]
     topic = f' in connection with "{" ".join(rest)}"' if 0 < len(rest) <= TOPIC_WORDS else ""
