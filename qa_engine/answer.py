@@ -98,7 +98,7 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
     evidence = [p.evidence for p in packed]
     missing = unmentioned(question, evidence)
     names = [name for name, _ in question.names]
-    if question.kind != "yes/no" and names and (names[0] in missing or exact and set(names) & set(missing)):
+    if question.kind != "yes/no" and names and (names[0] in missing or (exact and set(names) & set(missing))):
         # a fact asked about something no evidence names (the question's first name is its subject),
         # or a quantity or a name of a named thing no evidence names: what it says is of something else
         return Draft(f"{abstention(question.text)} {_not_mentioned(question, [w for w in names if w in missing])}.", abstained=True)
