@@ -15,7 +15,7 @@ first, and answers the rest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -38,6 +38,7 @@ MAX_SENTENCES = 5
 PART_FORMS = (*STRICT_FORMS, "how")
 EXACT_FORMS = {"number": "a quantity", "who": "a name"}  # kinds a sentence without that form cannot answer at all
 NOT_ABOUT_AUTHORS = ("how", "why", "definition", "use", "condition", "place", "formula", "number", "compare")  # asks what a method does
+PASSAGE_WEIGHT = 0.5  # of a record's own match in a sentence's match to a part (of 0.5 and 1 on the external sets, the better)
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 # what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
 # not one that points at the document itself ("In this paper, ...")
@@ -80,6 +81,7 @@ class _Sentence:
     packed: Packed
     vector: np.ndarray  # mean-pooled token vectors, unit length
     views: tuple[np.ndarray, ...]  # its token vectors, alone and with its context: to match it again against part of the question
+    records: tuple[np.ndarray, ...]  # the token vectors of each record holding it (a passage, a description quoting it)
 
 
 def abstention(question: str) -> str:
@@ -231,11 +233,20 @@ def _answering(asked: Question, sentences: list[_Sentence], threshold: float) ->
     """The sentence that best answers a part of the question, one with the form of an answer to
     it when one scores near the best (as `compose` picks a first sentence), or for `PART_FORMS`
     when one clears the abstention bar; none under `threshold`."""
-    scored = sorted(((_match(asked, s.views), s) for s in sentences), key=lambda pair: -pair[0])
+    scored = sorted(zip(_part_scores(asked, sentences), sentences), key=lambda pair: -pair[0])
     if not scored or scored[0][0] < threshold:
         return None
     floor = ABSTAIN_BELOW if asked.kind in PART_FORMS else FORM_WITHIN * scored[0][0]
     return next((s for score, s in scored if score >= floor and asked.satisfied_by(s.text)), scored[0][1])
+
+
+def _part_scores(asked: Question, sentences: list[_Sentence]) -> list[float]:
+    """Each sentence's match to a part, read also in the best of the records holding it
+    (PASSAGE_WEIGHT): "we add a linear bias to each attention score" says how ALiBi encodes
+    position where the passage around it is ALiBi's."""
+    records = {id(r): r for s in sentences for r in s.records}
+    passage = dict(zip(records, sentence_matches(asked, list(records.values()))[0].tolist())) if records else {}
+    return [(_match(asked, s.views) + PASSAGE_WEIGHT * max(passage[id(r)] for r in s.records)) / (1 + PASSAGE_WEIGHT) for s in sentences]
 
 
 def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bool:
@@ -263,7 +274,7 @@ def _listing(words: list[str]) -> str:
 
 def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed: list[Packed]) -> list[_Sentence]:
     """Whole sentences of source text and entity descriptions, best first, each once."""
-    read: list[tuple[str, Packed, tuple[np.ndarray, ...]]] = []  # each sentence, its record, its views
+    read: list[tuple[str, Packed, tuple[np.ndarray, ...], np.ndarray]] = []  # each sentence, its record, its views, the record's tokens
     for p in packed:
         kind, row = p.candidate.kind, p.candidate.row
         if kind == "text_units":
@@ -283,17 +294,20 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
                 continue
             context = _context_start(sentences, i)
             views = (tokens[inside],) if context is None else (tokens[inside], tokens[(spans[:, 0] >= context) & (spans[:, 1] <= end)])
-            read.append((sentence, p, views))
+            read.append((sentence, p, views, tokens))
     if not read:
         return []
-    scores, pooled = sentence_matches(question, [v for _, _, views in read for v in views])  # every view in one product
+    scores, pooled = sentence_matches(question, [v for _, _, views, _ in read for v in views])  # every view in one product
     found: dict[str, _Sentence] = {}
     at = 0
-    for sentence, p, views in read:
+    for sentence, p, views, record in read:
         score, vector = float(scores[at : at + len(views)].max()), pooled[at]  # as `_match` reads its views; the sentence's own vector
         at += len(views)
+        held = (*found[sentence].records, record) if sentence in found else (record,)
         if sentence not in found or score > found[sentence].score:
-            found[sentence] = _Sentence(sentence, score, p, vector, views)
+            found[sentence] = _Sentence(sentence, score, p, vector, views, held)
+        else:
+            found[sentence] = replace(found[sentence], records=held)
     return sorted(found.values(), key=lambda s: -s.score)
 
 

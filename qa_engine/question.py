@@ -256,10 +256,13 @@ class Reader:
         """One side of a comparison or one clause, read as a question of its own kind (that of
         its last sentence: "Zorbs spin. How does Zorbs stop?" asks how)."""
         kind = question_kind(_ASKED_AFTER.split(text.strip())[-1], skip="compare")
+        weights = query_weights(text, encoding.spans, self.idf)
+        for m in _COMPARING.finditer(text):  # "How does ALiBi differ in ...": one side alone differs from nothing
+            weights[(encoding.spans[:, 0] >= m.start()) & (encoding.spans[:, 1] <= m.end())] = 0
         return Question(
             text=text,
             encoding=encoding,
-            weights=query_weights(text, encoding.spans, self.idf),
+            weights=weights,
             kind=kind,
             mentions=tuple(self.linker.mentions(text)),
             unknown=whole.unknown,
@@ -298,6 +301,7 @@ class Reader:
         )
 
 
+_COMPARING = re.compile(_RULES[0][1].pattern, re.IGNORECASE)  # the words that ask for a comparison
 _EXCLUSION = re.compile(r"\s*(?:apart from|aside from|besides|other than|except(?: for)?)\s+([^,]+?)(?:\s+itself)?\s*,", re.IGNORECASE)
 _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e"), ("ly", ""))
 _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition

@@ -81,12 +81,29 @@ def test_a_part_asked_how_is_answered_by_a_sentence_that_says_how(engine):
     asked = engine.encode_question("How does the zorb keep its balance?")
     texts = ["The zorb keeps its balance well and its balance is famous.", "The zorb stays upright by shifting water inside it."]
     sentences = [
-        _Sentence(t, 0.0, None, e.vector, (e.tokens,)) for t, e in zip(texts, embeddings.encode_tokens(engine.model, texts), strict=True)
+        _Sentence(t, 0.0, None, e.vector, (e.tokens,), (e.tokens,)) for t, e in zip(texts, embeddings.encode_tokens(engine.model, texts), strict=True)
     ]
     scores = [_match(asked, s.views) for s in sentences]
     assert asked.kind == "how" and scores[0] > scores[1] > ABSTAIN_BELOW  # the premise of the test
     assert _answering(asked, sentences, 0.0) is sentences[1]
     assert _answering(asked, sentences[:1], 0.0) is sentences[0]  # none says how: the best there is
+
+
+def test_a_part_is_answered_by_a_sentence_read_in_its_passage(engine):
+    """"We ... add a linear bias" does not name Zorbformer, but its passage is about how
+    Zorbformer encodes position; an opinion that matches more of the words sits in one about
+    something else."""
+    asked = engine.encode_question("How does Zorbformer encode position?")
+    texts = ["I think position embeddings make a model overfit to positions.", "We drop the position embeddings and add a linear bias to each attention score."]
+    passages = [
+        f"Readers often ask about extrapolation. {texts[0]} There is more in a thread.",
+        f"Zorbformer encodes position without embeddings. {texts[1]} Zorbformer's biases grow with the distance between a query and a key.",
+    ]
+    encoded = embeddings.encode_tokens(engine.model, texts + passages)
+    sentences = [_Sentence(t, 0.0, None, e.vector, (e.tokens,), (p.tokens,)) for t, e, p in zip(texts, encoded[:2], encoded[2:], strict=True)]
+    assert _match(asked, sentences[0].views) > _match(asked, sentences[1].views)  # alone, the opinion matches better
+    assert not any(asked.satisfied_by(t) for t in texts)  # neither has the form of a "how" answer: the passage decides
+    assert _answering(asked, sentences, 0.0) is sentences[1]
 
 
 def test_quotes_are_whole_sentences_of_the_documents(multihead, engine):

@@ -254,6 +254,9 @@ def test_reading_encodes_each_part_of_the_question(engine):
     assert "multi-head attention" in second.text and not np.allclose(first.encoding.vector, second.encoding.vector)
     compare = engine.encode_question("How do additive attention and dot product attention differ in cost?")
     assert [p.text for p in compare.parts] == [t.asked for t in compare.terms] and len(compare.parts) == 2
+    for part in compare.parts:  # one side alone differs from nothing: "differ" weighs nothing in it, "cost" does
+        weight = {part.text[a:b]: w for (a, b), w in zip(part.encoding.spans, part.weights, strict=True)}
+        assert weight.get("differ", 0) == 0 and weight["cost"] > 0
     assert engine.encode_question("What is attention?").parts == ()
 
 
