@@ -41,10 +41,11 @@ NOT_ABOUT_AUTHORS = ("how", "why", "definition", "use", "condition", "place", "f
 PASSAGE_WEIGHT = 0.5  # of a record's own match in a sentence's match to a part (of 0.5 and 1 on the external sets, the better)
 KEEP_WITHIN = 0.7  # keep sentences scoring at least this fraction of the best one
 # what the sentence before names: a pronoun first, or a demonstrative early on ("To alleviate this issue, ..."),
-# not one that points at the document itself ("In this paper, ...")
+# not one that points at the document itself ("In this paper, ...", "This project welcomes contributions")
+_DOCUMENT = r"(?:paper|work|repo|repository|section|chapter|article|post|tutorial|notebook|library|project|code|blog|case)\b"
 _ANAPHOR = re.compile(
-    r"(?:It|Its|This|These|They|Their|That|Those|Such|He|She)\b"
-    r"|(?:[\w,-]+\s+){1,4}?(?:this|these|those|such)\s+(?!(?:is|are|was|were|paper|work|repo|repository|section|chapter|article|post|tutorial|notebook|library|project|code|blog|case)\b)[a-z]"
+    rf"(?:It|Its|They|Their|He|She)\b|(?:This|These|That|Those|Such)\b(?!\s+{_DOCUMENT})"
+    rf"|(?:[\w,-]+\s+){{1,4}}?(?:this|these|those|such)\s+(?!(?:is|are|was|were)\b|{_DOCUMENT})[a-z]"
 )
 _LIST_ITEM = re.compile(r"(?:\(?\d{1,2}[.)]|\([a-z]\)|[-*•])\s")  # "(1) Find ...", "2. Remove ...", "- Keep ..."
 DIVERSITY = 0.3  # maximal marginal relevance: a sentence loses this much of its cosine to those already chosen

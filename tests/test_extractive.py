@@ -66,13 +66,13 @@ def test_a_quote_that_speaks_of_what_came_before_brings_it():
     """"To alleviate this issue, ..." needs the issue; the issue "this incurs" needs its cause."""
     text = (
         "Zorbs weigh more as they grow. At rest, this makes them slow to start. "
-        "To alleviate this issue, we roll them downhill. In this paper, we roll zorbs."
+        "To alleviate this issue, we roll them downhill. In this paper, we roll zorbs. This project welcomes contributions and suggestions from anyone."
     )
-    cause, effect, remedy, paper = (normalize(text[a:b]) for a, b in sentence_spans(text))
+    cause, effect, remedy, paper, project = (normalize(text[a:b]) for a, b in sentence_spans(text))
     previous = {b: a for a, b in successors([text]).items()}
     assert _before(previous, remedy) == [cause, effect]  # two back, through the demonstrative of the first
     assert _before(previous, effect) == [cause]
-    assert _before(previous, paper) == []  # "this paper" is the document itself
+    assert _before(previous, paper) == [] == _before(previous, project)  # "this paper", "This project": the document itself
 
 
 def test_a_part_asked_how_is_answered_by_a_sentence_that_says_how(engine):
