@@ -78,8 +78,9 @@ _SATISFIES = {
         r"eleven|twelve|twenty|hundred|thousand|million|billion|dozen|half|twice|double)\b",
         re.IGNORECASE,
     ),
-    # manner: "by adding ...", "using ...", "instead of ...": what answers "how does X do Y"
-    "how": re.compile(r"\bby (?:\w+ )?\w+ing\b|\b(?:using|via|instead of|rather than|in place of)\b", re.IGNORECASE),
+    # manner: "by adding ...", "using ...", "instead of ...": what answers "how does X do Y"; not a gerund
+    # a preposition makes a noun ("the possibility of using a larger cache")
+    "how": re.compile(r"\bby (?:\w+ )?\w+ing\b|(?<!\bof )(?<!\bfor )(?<!\bin )(?<!\babout )\busing\b|\b(?:via|instead of|rather than|in place of)\b", re.IGNORECASE),
     "date": re.compile(r"\b(?:1[5-9]|20)\d\d\b"),
     "who": re.compile(
         r"\bet al\b|\b(?:by|from) (?:[A-Z][\w-]+ ){0,3}[A-Z][\w-]+|[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+|\((?:19|20)\d\d\)"

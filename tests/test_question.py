@@ -160,7 +160,8 @@ FORMS = [
     ),
     (
         "How does a zorb spin?", "how",
-        ["A zorb spins by pushing water backwards.", "Instead of a motor, it uses fins."], ["A zorb is a small round animal."],
+        ["A zorb spins by pushing water backwards.", "Instead of a motor, it uses fins.", "A zorb spins using its fins."],
+        ["A zorb is a small round animal.", "Zorbs raise the possibility of using fins."],  # a gerund after "of" names, it tells no manner
     ),
     (
         "What are the two phases of zorbing?", "list",
