@@ -128,7 +128,7 @@ def compose(question: Question, graph: Graph, sentences: list[_Sentence], passag
         for k, clause in enumerate(question.parts):
             taken = [c for _, c, _ in chosen]
             hopped = _hopped(graph, question, k, sentences)  # "that method": where the previous answer leads
-            answer = _clause_answer(clause, hopped, taken, 0.0) if hopped else _clause_answer(clause, sentences, taken, ABSTAIN_BELOW)
+            answer = _clause_answer(graph, clause, hopped, taken, 0.0) if hopped else _clause_answer(graph, clause, sentences, taken, ABSTAIN_BELOW)
             text = _quote(graph, answer.text, WINDOW_FIRST if not chosen else WINDOW, passages) if answer else ""
             if answer is not None and not any(_repeats(text, c) for _, _, c in chosen):
                 chosen.append(("", answer, text))
@@ -226,8 +226,14 @@ def _part(graph: Graph, question: Question, term: Term, asked: Question, sentenc
     return _answering(asked, alone or about, 0.0)
 
 
-def _clause_answer(clause: Question, sentences: list[_Sentence], taken: list, threshold: float) -> _Sentence | None:
-    return _answering(clause, [s for s in sentences if all(s is not t for t in taken)], threshold)
+def _clause_answer(graph: Graph, clause: Question, sentences: list[_Sentence], taken: list, threshold: float) -> _Sentence | None:
+    """The best answer to a clause, of those about every name it names if it names several:
+    "YaRN released variants of one of Mistral's models. Which model ...?" is answered by a
+    sentence of YaRN's README that names Mistral's."""
+    free = [s for s in sentences if all(s is not t for t in taken)]
+    names = clause.named_entities
+    both = [s for s in free if all(_about_entity(graph, s, e) for e in names)] if len(names) > 1 else []
+    return (_answering(clause, both, threshold) if both else None) or _answering(clause, free, threshold)
 
 
 def _answering(asked: Question, sentences: list[_Sentence], threshold: float) -> _Sentence | None:
@@ -257,6 +263,13 @@ def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bo
     return home or _names_term(graph, sentence.text, term)
 
 
+def _about_entity(graph: Graph, sentence: _Sentence, entity: int) -> bool:
+    """The sentence names the entity, or is a passage's of its home document."""
+    candidate = sentence.packed.candidate
+    home = candidate.kind == "text_units" and graph.document_of[candidate.row] == graph.home_of[entity]
+    return home or _names_entity(graph, sentence.text, entity)
+
+
 def _from_documents(graph: Graph, sentence: _Sentence, documents: set[str]) -> bool:
     """The sentence is a passage's of one of the documents, or an entity's whose home is one."""
     candidate = sentence.packed.candidate
@@ -265,8 +278,12 @@ def _from_documents(graph: Graph, sentence: _Sentence, documents: set[str]) -> b
 
 
 def _names_term(graph: Graph, sentence: str, term: Term) -> bool:
+    return set(term.words) <= word_set(sentence) or any(_names_entity(graph, sentence, e) for e in term.entities)
+
+
+def _names_entity(graph: Graph, sentence: str, entity: int) -> bool:
     words = word_set(sentence)
-    return set(term.words) <= words or any(name <= words for e in term.entities for name in graph.names_of.get(e, []))
+    return any(name and name <= words for name in graph.names_of.get(entity, []))
 
 
 def _listing(words: list[str]) -> str:
@@ -414,7 +431,7 @@ def _cite(sentence: _Sentence, evidence: list[Evidence], graph: Graph, index: In
     # the passages that hold the sentence, also when it was quoted from an entity description
     sources = [own.id] if own.kind == "sources" else []
     held = [sentence.text] + [s for s in _STATEMENT_END.split(quoted) if len(s.split()) > 3]  # list items ("... PR.") too
-    sources += [e.id for e in evidence if e.kind == "sources" and e.id != own.id and any(s in normalize(e.text) for s in held)]
+    sources += [e.id for e in evidence if e.kind == "sources" and e.id not in sources and any(s in normalize(e.text) for s in held)]
     return Citations(
         entities=tuple(dict.fromkeys(entity_ids)),
         relationships=tuple(rel_ids),

@@ -283,7 +283,7 @@ class Reader:
         elif kind == "compare" and not terms:  # "... when the lengths differ": nothing is compared with anything
             kind = question_kind(text, skip="compare")
         unknown = tuple(
-            dict.fromkeys(w for w in _WORDS.findall(text) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
+            dict.fromkeys(w for w in _WORDS.findall(_POSSESSIVE.sub("", text)) if w.lower() not in STOPWORDS and not w.isdigit() and not self.knows(w))
         )
         weights = query_weights(text, encoding.spans, self.idf)
         if excluded := _EXCLUSION.match(text):  # "Apart from ring attention itself, what else ...": not what is asked
@@ -303,6 +303,7 @@ class Reader:
 
 
 _COMPARING = re.compile(_RULES[0][1].pattern, re.IGNORECASE)  # the words that ask for a comparison
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Wuzzle's models": no word "s"
 _EXCLUSION = re.compile(r"\s*(?:apart from|aside from|besides|other than|except(?: for)?)\s+([^,]+?)(?:\s+itself)?\s*,", re.IGNORECASE)
 _INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""), ("ing", ""), ("ing", "e"), ("ly", ""))
 _SUBORDINATE = re.compile(r"\s+(?:when|whenever|if|unless|while|once)\b[^,;:]*\??\s*$", re.IGNORECASE)  # a closing condition

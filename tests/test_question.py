@@ -12,6 +12,7 @@ import pytest
 
 from qa_engine import QAEngine, embeddings
 from qa_engine.answer import premise_sentence
+from qa_engine.context import Packed
 from qa_engine.index_store import read_aliases
 from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, refers_back, word_set
 from qa_engine.search import BRIDGE_KEEP, TERM_UNITS, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms, term_units
@@ -509,3 +510,57 @@ def test_a_missing_word_is_named_with_its_own_clause_as_the_topic(engine):
     assert premise_sentence(engine.encode_question(asked), ["SVD"]).startswith('The indexed corpus does not mention SVD in connection with "compute"')
     asked = "Attention scores are softmaxed. Can SVD be used by the decoder to compute the keys, queries and values of each attention head?"
     assert premise_sentence(engine.encode_question(asked), ["SVD"]) == "The indexed corpus does not mention SVD; what it says:"
+
+
+RELEASE_CORPUS = {
+    "glorp.md": "# Glorp\n\nGlorp is a toolkit for extending the context of language models. With Glorp, context windows grow by a\n"
+    "scaled rotation of positions.\n\n## Releases\n\n- We publish variants of Llama at 32K tokens, fine-tuned for a few hundred steps.\n"
+    "- We also publish long-context variants of Wuzzle 7B at 64K and 128K tokens.\n",
+    "wuzzle.md": "# Wuzzle\n\nWuzzle is a family of open language models from a small team. The Wuzzle 7B model attends over a\n"
+    "sliding window of 4096 tokens.\nWuzzle models are released under an open license.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory, fixture_settings):
+    from qa_engine.indexer import build_index
+
+    root = tmp_path_factory.mktemp("releases")
+    (root / "corpus").mkdir()
+    for name, text in RELEASE_CORPUS.items():
+        (root / "corpus" / name).write_text(text, encoding="utf-8")
+    settings = fixture_settings.with_paths(corpus=root / "corpus", index=root / "index")
+    return QAEngine.load(build_index(settings, progress=False).index_dir, settings)
+
+
+def test_a_clause_naming_two_things_is_answered_by_a_sentence_about_both(releases):
+    """"What does Glorp release for Wuzzle?": Glorp's README line that names Wuzzle, not the
+    opening of Wuzzle's README that matches the words better."""
+    question = releases.encode_question("What is Glorp, and what does Glorp release for Wuzzle?")
+    titles = releases.index.entities["title"]
+    assert {titles.iat[e] for e in question.parts[1].named_entities} == {"GLORP", "WUZZLE"}
+    second = releases.ask(question.text).text.split("\n- ")[2]  # the first line answers the first clause
+    assert "variants of Wuzzle 7B at 64K and 128K tokens" in second
+
+
+def test_a_possessive_is_no_word_the_corpus_lacks(releases):
+    assert "s" not in releases.encode_question("What window does Wuzzle's 7B model attend over?").unknown
+
+
+def test_a_quote_cites_the_passage_it_goes_on_in_whatever_record_it_was_read_from(releases):
+    """Ids are per kind: an entity and a passage can both be 0, and the passage is still cited."""
+    from qa_engine.answer import _cite, _scored_sentences
+    from qa_engine.context import to_evidence
+    from qa_engine.search import Candidate
+
+    index, graph = releases.index, releases.graph
+    passages = [to_evidence(index, Candidate("text_units", u, 1.0), 1.0) for u in range(len(index.text_units))]
+    records = [to_evidence(index, Candidate("entities", e, 1.0), 1.0) for e in range(len(index.entities))]
+    source = next(p for p in passages if "Glorp is a toolkit" in p.text)
+    entity = next(r for r in records if r.id == source.id)  # the same id, another kind
+    packed = Packed(Candidate("entities", records.index(entity), 1.0), 1.0, entity)
+    question = releases.encode_question("What is in this record?")
+    sentence = _scored_sentences(index, graph, question, [packed])[0]
+    later = next(s for _, _, s in graph.unit_sentences[passages.index(source)] if s not in entity.text)
+    cited = _cite(sentence, [entity, source], graph, index, f"{sentence.text} {later}")
+    assert cited.sources == (source.id,)
