@@ -16,8 +16,9 @@ import re
 # "... contains:\n- pre_trained/ ...") starts a line
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+(?=[\"'(\[]?[A-Z$\\]|\[\d)|\s*\n[ \t]*(?=(?:[-*•+]|\d{1,2}[.)])[ \t]+(?![a-z]))")
 _DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
+# a lowercase start is a fragment cut mid-sentence, unless it is a name written as code ("block_size is used to ...")
 _NOT_A_CLAIM = re.compile(
-    r"^(?:[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall(?! that)|Let's|Hint)\b)"
+    r"^(?:(?![a-z][a-z\d]*_\w+\s)[a-z\d]|(?:Modify|Suppose|Implement|Try|Design|Prove|Visualize|Compare|Replace|Can|Could|What|How|Why|Which|Recall(?! that)|Let's|Hint)\b)"
 )
 # A README's words to its reader, not about the subject: requests, pointers and to-do checklists
 _TO_THE_READER = re.compile(

@@ -35,6 +35,7 @@ def test_exercises_questions_fragments_and_cut_formulas_are_not_claims():
     assert not is_claim("Suppose that we have a trained model based on multi-head attention.")
     assert not is_claim("Why are memory requirements high for long sequences?")
     assert not is_claim("of the multi-head attention is that it is permutation-equivariant.")
+    assert is_claim("num_zorbs is used to set the number of random zorbs.")  # a README's setting, named as code, starts it
     assert not is_claim("Given a query $q$, each head is computed as $$h_i = f(W q")
     assert not is_claim("Using tanh as the activation function, we implement additive attention as follows:")
     assert not is_claim("Hint: we will later see that this is closely related to dot product attention.")
