@@ -551,7 +551,6 @@ def test_a_quote_cites_the_passage_it_goes_on_in_whatever_record_it_was_read_fro
     """Ids are per kind: an entity and a passage can both be 0, and the passage is still cited."""
     from qa_engine.answer import _cite, _scored_sentences
     from qa_engine.context import to_evidence
-    from qa_engine.search import Candidate
 
     index, graph = releases.index, releases.graph
     passages = [to_evidence(index, Candidate("text_units", u, 1.0), 1.0) for u in range(len(index.text_units))]
