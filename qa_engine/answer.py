@@ -251,23 +251,32 @@ def _part_scores(asked: Question, sentences: list[_Sentence]) -> list[float]:
     """Each sentence's match to a part, read also in the best of the records holding it
     (PASSAGE_WEIGHT): "we add a linear bias to each attention score" says how ALiBi encodes
     position where the passage around it is ALiBi's."""
+    if not sentences:
+        return []
     records = {id(r): r for s in sentences for r in s.records}
-    passage = dict(zip(records, sentence_matches(asked, list(records.values()))[0].tolist())) if records else {}
-    return [(_match(asked, s.views) + PASSAGE_WEIGHT * max(passage[id(r)] for r in s.records)) / (1 + PASSAGE_WEIGHT) for s in sentences]
+    views = [v for s in sentences for v in s.views]
+    scores = sentence_matches(asked, views + list(records.values()))[0].tolist()  # every view and record in one product
+    passage = dict(zip(records, scores[len(views) :]))
+    own, at = [], 0
+    for s in sentences:  # as `_match` reads a sentence's views: the best of them
+        own.append(max(scores[at : at + len(s.views)]))
+        at += len(s.views)
+    return [(o + PASSAGE_WEIGHT * max(passage[id(r)] for r in s.records)) / (1 + PASSAGE_WEIGHT) for o, s in zip(own, sentences, strict=True)]
 
 
 def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bool:
     """The sentence names the term, or comes from a passage of a document about it."""
-    candidate = sentence.packed.candidate
-    home = candidate.kind == "text_units" and graph.document_of[candidate.row] in homes
-    return home or _names_term(graph, sentence.text, term)
+    return _in_passage_of(graph, sentence, homes) or _names_term(graph, sentence.text, term)
 
 
 def _about_entity(graph: Graph, sentence: _Sentence, entity: int) -> bool:
     """The sentence names the entity, or is a passage's of its home document."""
+    return _in_passage_of(graph, sentence, {graph.home_of[entity]}) or _names_entity(graph, sentence.text, entity)
+
+
+def _in_passage_of(graph: Graph, sentence: _Sentence, documents: set[str]) -> bool:
     candidate = sentence.packed.candidate
-    home = candidate.kind == "text_units" and graph.document_of[candidate.row] == graph.home_of[entity]
-    return home or _names_entity(graph, sentence.text, entity)
+    return candidate.kind == "text_units" and graph.document_of[candidate.row] in documents
 
 
 def _from_documents(graph: Graph, sentence: _Sentence, documents: set[str]) -> bool:
