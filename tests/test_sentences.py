@@ -49,6 +49,23 @@ def test_words_to_the_reader_are_not_claims():
     assert is_claim("Zorbformer uses a [CLS] token and sliding window attention of width 512.")
 
 
+def test_a_pointer_that_states_a_result_is_a_claim():
+    """"See the release for ..." points elsewhere, but a value it reports is the corpus's only statement of it."""
+    assert is_claim("See the release for a 12M params zorb model on quiffle8 with 0.81 BPC(dev).")
+    assert not is_claim("See section 3.2 for details.")  # a reference, not a value
+    assert not is_claim("See Table 2.1 for the zorb results.")
+    assert not is_claim("Please install zorblib v2.11.0 first.")  # a version is no result
+    assert not is_claim("- [ ] reach 0.5 loss on quiffle8")  # a to-do is a plan, not a result
+
+
+def test_a_tables_header_row_is_part_of_the_table():
+    """A results table is read with the names of its columns: its header row is no heading."""
+    table = "Method | quiffle8 | zorb-103\n-- | -- | --\nPrevious Best | 1.06 | 20.5\nZorbformer | **0.99** | **18.3**"
+    assert [normalize(table[a:b]) for a, b in sentence_spans(table)] == [normalize(table)]
+    piped = "| Model | quiffle8 |\n|:---|---:|\n| Zorbformer | 0.99 |"
+    assert normalize(piped[slice(*sentence_spans(piped)[0])]).startswith("| Model | quiffle8 |")
+
+
 DERIVATION = """In math, we calculate the dot product attention as follows:
 
 $$\\text{Attention}(Q,K,V)=\\text{softmax}(QK^T/\\sqrt{d_k})V$$
