@@ -543,6 +543,35 @@ def test_a_clause_naming_two_things_is_answered_by_a_sentence_about_both(release
     assert "variants of Wuzzle 7B at 64K and 128K tokens" in second
 
 
+RESULTS_CORPUS = {
+    "flurb.md": "# Flurb\n\nFlurb is a recurrent language model that reads characters one at a time.\n\n## Results\n\n"
+    "Flurb sets a new best result on character-level language modeling. Below is a summary.\n\n"
+    "Method | quiffle8 (BPC) | zorb-103 (PPL)\n-- | -- | --\nPrevious Best | 1.06 | 20.5\nFlurb | **0.97** | **18.1**\n\n"
+    "## Small models\n\nSee the release for a 7M params Flurb model on quiffle8 with 0.83 BPC(dev).\n",
+}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, fixture_settings):
+    from qa_engine.indexer import build_index
+
+    root = tmp_path_factory.mktemp("results")
+    (root / "corpus").mkdir()
+    for name, text in RESULTS_CORPUS.items():
+        (root / "corpus" / name).write_text(text, encoding="utf-8")
+    settings = fixture_settings.with_paths(corpus=root / "corpus", index=root / "index")
+    return QAEngine.load(build_index(settings, progress=False).index_dir, settings)
+
+
+def test_a_result_in_a_table_or_in_a_pointer_line_is_quoted(results):
+    """A README's results live in its table (read with its header row) and in "See the release
+    ... with 0.83 BPC" lines: both are quoted, and verified, as the corpus's statements."""
+    answer = results.ask("What BPC does Flurb reach on quiffle8?")
+    assert "Flurb | 0.97" in answer.text and "Method | quiffle8 (BPC)" in answer.text
+    assert "[unsupported]" not in answer.text
+    assert "0.83 BPC" in results.ask("What BPC does the small 7M params Flurb model get on quiffle8?").text
+
+
 def test_a_possessive_is_no_word_the_corpus_lacks(releases):
     assert "s" not in releases.encode_question("What window does Wuzzle's 7B model attend over?").unknown
 
