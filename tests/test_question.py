@@ -521,16 +521,20 @@ RELEASE_CORPUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def releases(tmp_path_factory, fixture_settings):
+def _engine_on(corpus: dict[str, str], root, fixture_settings) -> QAEngine:
+    """An engine on an index of the given documents, built by the real pipeline under `root`."""
     from qa_engine.indexer import build_index
 
-    root = tmp_path_factory.mktemp("releases")
     (root / "corpus").mkdir()
-    for name, text in RELEASE_CORPUS.items():
+    for name, text in corpus.items():
         (root / "corpus" / name).write_text(text, encoding="utf-8")
     settings = fixture_settings.with_paths(corpus=root / "corpus", index=root / "index")
     return QAEngine.load(build_index(settings, progress=False).index_dir, settings)
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory, fixture_settings):
+    return _engine_on(RELEASE_CORPUS, tmp_path_factory.mktemp("releases"), fixture_settings)
 
 
 def test_a_clause_naming_two_things_is_answered_by_a_sentence_about_both(releases):
@@ -553,14 +557,7 @@ RESULTS_CORPUS = {
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory, fixture_settings):
-    from qa_engine.indexer import build_index
-
-    root = tmp_path_factory.mktemp("results")
-    (root / "corpus").mkdir()
-    for name, text in RESULTS_CORPUS.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    settings = fixture_settings.with_paths(corpus=root / "corpus", index=root / "index")
-    return QAEngine.load(build_index(settings, progress=False).index_dir, settings)
+    return _engine_on(RESULTS_CORPUS, tmp_path_factory.mktemp("results"), fixture_settings)
 
 
 def test_a_result_in_a_table_or_in_a_pointer_line_is_quoted(results):
