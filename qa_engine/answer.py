@@ -255,13 +255,16 @@ def _part_scores(asked: Question, sentences: list[_Sentence]) -> list[float]:
         return []
     records = {id(r): r for s in sentences for r in s.records}
     views = [v for s in sentences for v in s.views]
-    scores = sentence_matches(asked, views + list(records.values()))[0].tolist()  # every view and record in one product
-    passage = dict(zip(records, scores[len(views) :]))
-    own, at = [], 0
-    for s in sentences:  # as `_match` reads a sentence's views: the best of them
-        own.append(max(scores[at : at + len(s.views)]))
-        at += len(s.views)
+    scores = sentence_matches(asked, views + list(records.values()))[0]  # every view and record in one product
+    passage = dict(zip(records, scores[len(views) :].tolist()))
+    own = np.maximum.reduceat(scores[: len(views)], _first_views([len(s.views) for s in sentences])).tolist()  # as `_match` reads them
     return [(o + PASSAGE_WEIGHT * max(passage[id(r)] for r in s.records)) / (1 + PASSAGE_WEIGHT) for o, s in zip(own, sentences, strict=True)]
+
+
+def _first_views(counts: list[int]) -> np.ndarray:
+    """Where each sentence's views start among all sentences' views in a row (`counts` each):
+    a sentence's match is the best of its views (`_match`), its vector that of the first."""
+    return np.cumsum([0, *counts[:-1]])
 
 
 def _about(graph: Graph, sentence: _Sentence, term: Term, homes: set[str]) -> bool:
@@ -325,11 +328,10 @@ def _scored_sentences(index: IndexData, graph: Graph, question: Question, packed
     if not read:
         return []
     scores, pooled = sentence_matches(question, [v for _, _, views, _ in read for v in views])  # every view in one product
+    firsts = _first_views([len(views) for _, _, views, _ in read])
     found: dict[str, _Sentence] = {}
-    at = 0
-    for sentence, p, views, record in read:
-        score, vector = float(scores[at : at + len(views)].max()), pooled[at]  # as `_match` reads its views; the sentence's own vector
-        at += len(views)
+    for (sentence, p, views, record), score, first in zip(read, np.maximum.reduceat(scores, firsts).tolist(), firsts, strict=True):
+        vector = pooled[first]
         held = (*found[sentence].records, record) if sentence in found else (record,)
         if sentence not in found or score > found[sentence].score:
             found[sentence] = _Sentence(sentence, score, p, vector, views, held)
