@@ -66,6 +66,8 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
             elif 6 <= words <= 90:
                 lead = len(piece) - len(piece.lstrip())
                 spans.append((offset + cut + lead, offset + end))
+            elif piece.strip()[:-1].isalpha() and match and "\n" not in match.group(0):
+                continue  # "No. The context window remains unchanged.": a one-word answer opens the sentence after it on its line
             kept = 6 <= words <= 90 or (kept and words < 6)
             cut = match.end() if match else cut
     return spans

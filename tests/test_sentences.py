@@ -116,6 +116,19 @@ def test_a_sentence_too_short_to_stand_alone_ends_the_one_before_it():
     ]  # "Tune it first." opens its paragraph: a fragment with nothing to end
 
 
+def test_a_one_word_answer_opens_the_sentence_after_it():
+    """An FAQ's "No. The quiffle stays so cold." is its answer, not a fragment: the short word joins
+    the sentence after it on its line; a numbered item's "1." and a heading on its own line do not."""
+    faq = "Is the quiffle of a zorb warmed?\n\n    No. The quiffle stays so cold. Only the zorb is warmed by the loop."
+    assert [normalize(faq[a:b]) for a, b in sentence_spans(faq)] == [
+        "Is the quiffle of a zorb warmed?", "No. The quiffle stays so cold.", "Only the zorb is warmed by the loop."
+    ]
+    numbered = "1. In the zorb approach, the quiffle is warmed once per loop."
+    assert [normalize(numbered[a:b]) for a, b in sentence_spans(numbered)] == ["In the zorb approach, the quiffle is warmed once per loop."]
+    heading = "Overview.\nThe quiffle is warmed once per loop by the zorb."
+    assert [normalize(heading[a:b]) for a, b in sentence_spans(heading)] == ["The quiffle is warmed once per loop by the zorb."]
+
+
 def test_a_wrapped_line_is_no_heading():
     """A short first line is a heading only when the next line does not carry on its sentence."""
     wrapped = "If the lengths differ, the causal mask is aligned to the\nbottom right corner of the attention matrix."
