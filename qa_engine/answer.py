@@ -22,11 +22,11 @@ import numpy as np
 
 from qa_engine.authors import AUTHORSHIP
 from qa_engine.citations import format_citation
-from qa_engine.context import Packed, context_tables
+from qa_engine.context import Packed, context_tables, to_evidence
 from qa_engine.index_store import IndexData
 from qa_engine.question import FORM_WITHIN, NAME, STOPWORDS, STRICT_FORMS, Question, Term, clauses, sentence_matches, word_set
 from qa_engine.results import Citations, Evidence
-from qa_engine.search import Graph, hop_group
+from qa_engine.search import Candidate, Graph, hop_group
 from qa_engine.sentences import is_claim, normalize, sentence_spans
 
 # Calibrated with bench/calibrate_abstention.py on the dev and held-out sets: the best sentence
@@ -73,6 +73,7 @@ If the data does not answer the question, say "The indexed corpus has no evidenc
 class Draft:
     text: str
     abstained: bool
+    quoted: tuple[int, ...] = ()  # text units beyond the context that the answer quotes: where a description's sentence comes from
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,33 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
         return Draft(f"{abstention(question.text)} {_not_mentioned(question, [w for w in names if w in missing])}.", abstained=True)
     if missing or question.unknown:  # what the evidence says is about the rest of the question: match that
         sentences = _scored_sentences(index, graph, question.without([*question.unknown, *missing]), packed)
-    passages = [normalize(e.text) for e in evidence if e.kind == "sources"]
-    lines = [_line(label, s, text, evidence, graph, index) for label, s, text in compose(question, graph, sentences, passages)]
+    sentences, origins = at_origin(index, graph, sentences, evidence)
+    passages = [normalize(e.text) for e in [*evidence, *origins] if e.kind == "sources"]
+    composed = compose(question, graph, sentences, passages)
+    cited = [_cite(s, [*evidence, *origins], graph, index, text) for _, s, text in composed]
+    lines = [_line(label, s, text, c) for (label, s, text), c in zip(composed, cited, strict=True)]
     related = [e.title for e in evidence if e.kind == "reports"][:2]
     footer = f"\n\nRelated topics in the corpus: {'; '.join(related)}." if related else ""
     premise = f"{premise_sentence(question, missing)}\n\n" if missing else ""
-    return Draft("**From the indexed corpus:**\n\n" + premise + "\n".join(lines) + footer, abstained=False)
+    quoted = tuple(graph.unit_row[e.id] for e in origins if any(e.id in c.sources for c in cited))
+    return Draft("**From the indexed corpus:**\n\n" + premise + "\n".join(lines) + footer, abstained=False, quoted=quoted)
+
+
+def at_origin(index: IndexData, graph: Graph, sentences: list[_Sentence], evidence: list[Evidence]) -> tuple[list[_Sentence], list[Evidence]]:
+    """Each sentence of an entity's or relationship's description that no passage of the context
+    holds, as the passage it comes from has it, and those passages: the answer then quotes and
+    cites where it was said, and what follows it there ("... with GQA. Now it supports the LLama3 family.")."""
+    held = " ".join(normalize(e.text) for e in evidence if e.kind == "sources")
+    origins: dict[int, float] = {}  # text unit -> the score of the first record quoting it
+    read = []
+    for s in sentences:
+        row, written = graph.origin_of.get(s.text, (None, s.text))
+        if row is None or s.text in held:
+            read.append(s)
+        else:
+            origins.setdefault(row, s.packed.score)
+            read.append(replace(s, text=written))
+    return read, [to_evidence(index, Candidate("text_units", row, score), score) for row, score in origins.items()]
 
 
 def compose(question: Question, graph: Graph, sentences: list[_Sentence], passages: list[str]) -> list[tuple[str, _Sentence, str]]:
@@ -211,9 +233,9 @@ def best_sentence_score(index: IndexData, graph: Graph, question: Question, pack
     return sentences[0].score if sentences else 0.0
 
 
-def _line(label: str, sentence: _Sentence, text: str, evidence: list[Evidence], graph: Graph, index: IndexData) -> str:
+def _line(label: str, sentence: _Sentence, text: str, citations: Citations) -> str:
     shown = _BULLET.sub("", text)  # the answer's own bullet stands for the quoted ones: no "- - We follow ..."
-    return f"- {f'**{label}:** ' if label else ''}{shown} {format_citation(_cite(sentence, evidence, graph, index, text))}"
+    return f"- {f'**{label}:** ' if label else ''}{shown} {format_citation(citations)}"
 
 
 def _part(graph: Graph, question: Question, term: Term, asked: Question, sentences: list[_Sentence], taken: list) -> _Sentence | None:

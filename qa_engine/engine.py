@@ -18,13 +18,13 @@ from qa_engine.answer import Draft, extractive_answer, llm_answer
 from qa_engine.citations import verify
 from qa_engine.claims import Checked, check_claims
 from qa_engine.config import Settings, load_settings
-from qa_engine.context import allowed_citations, pack
+from qa_engine.context import allowed_citations, pack, to_evidence
 from qa_engine.errors import IndexNotFoundError, QuestionError
 from qa_engine.index_store import REBUILD, IndexData, load_index
 from qa_engine.rerank import make_reranker
-from qa_engine.results import Answer
+from qa_engine.results import Answer, Evidence
 from qa_engine.question import Question, Reader
-from qa_engine.search import Graph, cover_terms, graph_search, local_search, prefer_answer_forms
+from qa_engine.search import Candidate, Graph, cover_terms, graph_search, local_search, passage, prefer_answer_forms
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # NUL, ESC (terminal escapes), DEL, C1
@@ -80,6 +80,7 @@ class QAEngine:
         reranked = time.perf_counter()
         evidence = [p.evidence for p in packed]
         draft, mode = self._draft(query, packed, warnings, on_token)
+        evidence = self._with_quoted(known, evidence, candidates, scores, draft.quoted)
         text, citations, citation_warnings = verify(draft.text, allowed_citations(evidence))
         checked = Checked(text, [], []) if draft.abstained else check_claims(text, evidence, self.model)
         done = time.perf_counter()
@@ -99,6 +100,21 @@ class QAEngine:
             },
             claims=checked.claims,
         )
+
+    def _with_quoted(self, question: Question, evidence: list[Evidence], candidates: list[Candidate], scores: np.ndarray, rows: tuple[int, ...]) -> list[Evidence]:
+        """The evidence with the passages the answer quotes beyond the context, scored as the
+        context's are and placed among its sources by score."""
+        ranked = {c.row: float(s) for c, s in zip(candidates, scores, strict=True) if c.kind == "text_units"}
+        unranked = [passage(self.index, question, row) for row in rows if row not in ranked]
+        if unranked:
+            ranked.update(zip((c.row for c in unranked), self.reranker.scores(self.index, self.graph, question, unranked).tolist(), strict=True))
+        evidence = list(evidence)
+        for row in rows:
+            quoted = to_evidence(self.index, Candidate("text_units", row, 0.0), ranked[row])
+            sources = [i for i, e in enumerate(evidence) if e.kind == "sources"]
+            at = next((i for i in sources if evidence[i].score < quoted.score), sources[-1] + 1 if sources else len(evidence))
+            evidence.insert(at, quoted)
+        return evidence
 
     def _draft(self, query: Question, packed, warnings: list[str], on_token=None) -> tuple[Draft, str]:
         """The LLM when configured; on any failure of the endpoint, the extractive answer."""

@@ -25,7 +25,7 @@ from scipy import sparse
 
 from qa_engine.index_store import IndexData
 from qa_engine.question import FORM_WITHIN, NAME, STRICT_FORMS, Question, Term, refers_back, sentence_matches, word_set
-from qa_engine.sentences import is_claim, normalize, successors
+from qa_engine.sentences import is_claim, normalize, successors, unmarked
 
 KIND_OF_TABLE = {"entities": "entities", "relationships": "relationships", "community_reports": "reports", "text_units": "sources"}
 DAMPING = 0.5  # HippoRAG's: a walk stays near its seeds
@@ -83,6 +83,7 @@ class Graph:
             for u in units:
                 self.entities_in[u].append(e)
         self.relationship_row = {int(h): r for r, h in enumerate(relationships["human_readable_id"])}
+        self.unit_row = {int(h): r for r, h in enumerate(index.text_units["human_readable_id"])}  # a cited source's row
         documents = index.documents["text"].fillna("").tolist()
         self.next_sentence = successors(documents)
         self.previous_sentence = {b: a for a, b in reversed(self.next_sentence.items())}
@@ -91,6 +92,9 @@ class Graph:
         for row, document in enumerate(self.document_of):
             self.units_in[document].append(row)
         self.unit_sentences = index.unit_sentences
+        self.origin_of = {  # a sentence as a description quotes it -> its first passage, and the sentence as written there
+            unmarked(s): (u, s) for u in reversed(range(len(self.unit_sentences))) for _, _, s in self.unit_sentences[u]
+        }
         self.rel_weight = relationships["weight"].to_numpy(dtype=np.float32)
         self.rel_degree = relationships["combined_degree"].to_numpy(dtype=np.float32)
         texts = index.text_units["text"].fillna("").tolist()
@@ -414,6 +418,11 @@ def prefer_answer_forms(graph: Graph, question: Question, candidates: list[Candi
         if c.kind == "text_units" and any(question.satisfied_by(s) for _, _, s in graph.unit_sentences[c.row]):
             scores[i] /= FORM_WITHIN
     return scores
+
+
+def passage(index: IndexData, question: Question, row: int) -> Candidate:
+    """A text unit as a candidate for the question, with its cosine to it."""
+    return Candidate("text_units", row, _cosine(index, "text_units", row, question.encoding.vector[None, :]))
 
 
 def _found(entity_rows, entity_sims, unit_rows, unit_sims) -> dict[tuple[str, int], float]:

@@ -29,6 +29,7 @@ _TO_THE_READER = re.compile(
 _CHECKLIST = re.compile(r"(?:^|\s)-?\s*\[[ xX]\]\s")
 # a decimal, and the word before it when that word makes it a reference ("See section 3.2"), not a value
 _DECIMAL = re.compile(r"(?:\b(section|chapter|figure|table|appendix|version|sec\.|fig\.|eq\.)\s+)?(?<![\w./-])\d+\.\d+(?![\w.]*\.\w)", re.IGNORECASE)
+_LIST_MARKER = re.compile(r"^(?:[-*•+]|\d{1,2}[.)])\s+")
 _TABLE_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*\|")  # a markdown table's rule under its header: "-- | --", "|:---|---|"
 
 
@@ -127,6 +128,11 @@ def whole_sentences(text: str, sentences: list[tuple[int, int, str]]) -> str:
 
 def normalize(sentence: str) -> str:
     return " ".join(sentence.split())
+
+
+def unmarked(sentence: str) -> str:
+    """The sentence without its list item's marker: as an entity's description quotes it."""
+    return _LIST_MARKER.sub("", sentence, count=1)
 
 
 def is_claim(sentence: str) -> bool:

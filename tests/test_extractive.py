@@ -9,7 +9,10 @@ import pytest
 from qa_engine.answer import _BULLET as LIST_MARKER
 from qa_engine import embeddings
 from qa_engine.answer import ABSTAIN_BELOW, MAX_SENTENCES, _answering, _before, _context_start, _goes_on, _match, _repeats, _Sentence
-from qa_engine.sentences import normalize, sentence_spans, successors
+from qa_engine.answer import extractive_answer
+from qa_engine.context import Packed, to_evidence
+from qa_engine.search import Candidate
+from qa_engine.sentences import is_claim, normalize, sentence_spans, successors
 
 _BULLET = re.compile(r"^- (.+?) (\[Data: [^\]]+\])$", re.MULTILINE)
 
@@ -152,3 +155,28 @@ def test_quoted_list_items_lose_their_markers_not_their_dashes():
     """The answer's bullet stands for a quoted item's own: no "- - We follow ..."."""
     quoted = "- We follow ZorbLM for streaming inference. - We combine quiffles with zorbs. Zorbs - the round ones - roll."
     assert LIST_MARKER.sub("", quoted) == "We follow ZorbLM for streaming inference. We combine quiffles with zorbs. Zorbs - the round ones - roll."
+
+
+def test_a_description_sentence_is_quoted_and_cited_where_its_passage_has_it(engine):
+    """With only an entity's description in the context, a sentence it quotes from a passage is
+    quoted as that passage has it, with what follows it there, and cites that passage: the
+    engine adds it to the evidence (`Draft.quoted`)."""
+    graph, index = engine.graph, engine.index
+    found = None
+    for e, description in enumerate(index.entities["description"].fillna("")):
+        for a, b in sentence_spans(description, description.find(":") + 1):
+            sentence = normalize(description[a:b])
+            row, written = graph.origin_of.get(sentence, (None, ""))
+            following = graph.next_sentence.get(written, "")
+            if row is not None and is_claim(sentence) and is_claim(following) and len(sentence.split()) > 8:
+                found = e, sentence, row, following
+                break
+        if found:
+            break
+    assert found, "the fixture index has a description quoting a passage"
+    e, sentence, row, following = found
+    candidate = Candidate("entities", e, 1.0)
+    draft = extractive_answer(index, graph, engine.encode_question(sentence), [Packed(candidate, 1.0, to_evidence(index, candidate, 1.0))])
+    source = int(index.text_units["human_readable_id"].iat[row])
+    assert not draft.abstained and row in draft.quoted
+    assert following in normalize(draft.text) and re.search(rf"Sources \([^)]*\b{source}\b", draft.text), draft.text
