@@ -233,7 +233,7 @@ def _first_line(text: str) -> str:
 _FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
 _TAB_BEGIN = re.compile(r"[ \t]*:begin_tab:")
 _TAB_END = re.compile(r"[ \t]*:end_tab:")
-_MATH_OR_CODE = re.compile(r"\$\$.+?\$\$|(?<!\\)\$[^$\n]+\$|`[^`\n]+`", re.S)
+_MATH_OR_CODE = re.compile(r"\$\$.+?\$\$|(?<!\\)\$[^$\n]+\$|`[^`\n]+`|\\[*_#`|~\[\]]", re.S)  # and markdown's escapes: "\*" is a star
 _URL = r"\(\s*(?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\s*\)"  # one level of nested parens: wiki URLs
 _REFERENCE_NOUNS = {"fig": "the figure", "tab": "the table", "chap": "the chapter", "eq": "the equation"}
 
@@ -281,7 +281,7 @@ def clean_markdown(text: str, cited: list[Citation] | None = None) -> str:
         _MATH_OR_CODE,
         text,
         lambda prose: html.unescape(_apply(_MD_INLINE_RULES, prose)),
-        keep=lambda span: span.strip("`") if span.startswith("`") else span,
+        keep=lambda span: span.strip("`") if span.startswith("`") else span[1] if span.startswith("\\") else span,
     )
     return _tidy(text)
 
@@ -304,6 +304,7 @@ def _drop_blocks(text: str, cited: list[Citation] | None = None) -> str:
                 else:
                     kept.extend(part for paragraph in code_words(code, language, seen) for part in ("", paragraph, ""))
             end = None
+            kept.append("")  # a block of its own: the prose before it and after it are two paragraphs
         elif fence := _FENCE.match(line):
             end = re.compile(rf"[ \t]*{fence[1]}{fence[1][0]}*[ \t]*$")
             info = re.sub(r"[{}.]", " ", line[fence.end() :]).split()  # "python", "{.python .input}"

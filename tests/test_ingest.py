@@ -167,6 +167,13 @@ def test_a_hard_line_break_ends_its_line_outside_math():
     assert clean_markdown(text) == "Zorbs: Rolling Fast\n\nAda Lovelace*, Alan Turing*\n\nPaper: here\n\nCost $a \\\\ b$ stays."
 
 
+def test_code_ends_a_paragraph_and_escapes_are_their_characters():
+    """Prose before and after a code block is two paragraphs, not one run-on sentence ("Now you
+    can do The release also ..."); markdown's backslash escapes stand for the character."""
+    text = "Zorbs now roll faster. Now you can do\n```\nzorb.roll()\n```\nThe release also adds quiffles.\n\n**\\*\\* New: zorb 2 \\*\\***"
+    assert clean_markdown(text) == "Zorbs now roll faster. Now you can do\n\nThe release also adds quiffles.\n\n** New: zorb 2 **"
+
+
 # ---------------------------------------------------------------- PDF and LaTeX
 
 
