@@ -12,6 +12,8 @@ import re
 
 import pandas as pd
 
+from qa_engine.descriptions import joined
+
 MAX_CONTRIBUTIONS = 8  # the ones the paper's own text names most often
 MAX_COAUTHORS = 3  # named in each author's sentence; more are counted
 # the sentences written here: they say who wrote a paper and nothing of how its method works
@@ -54,12 +56,12 @@ def add_authors(
     entities = entities.copy()
     for i, title in zip(entities.index, entities["title"], strict=True):
         if title in bylines:
-            entities.at[i, "description"] = f"{entities.at[i, 'description']} {bylines[title]}".strip()
+            entities.at[i, "description"] = joined([entities.at[i, "description"], bylines[title]])
     rows = {t: i for i, t in zip(entities.index, entities["title"], strict=True)}
     for name, person in people.items():
         if name in rows:  # named in the text too: its authorship joins what the text says of it
             i = rows[name]
-            entities.at[i, "description"] = f"{entities.at[i, 'description']} {' '.join(person['description'])}".strip()
+            entities.at[i, "description"] = joined([entities.at[i, "description"], *person["description"]])
             entities.at[i, "text_unit_ids"] = list(dict.fromkeys([*entities.at[i, "text_unit_ids"], *person["text_unit_ids"]]))
             entities.at[i, "frequency"] = len(entities.at[i, "text_unit_ids"])
             entities.at[i, "type"] = "PERSON"  # an author is a person, whatever the text's wording suggested

@@ -43,6 +43,7 @@ _POOR_START = re.compile(
 _DEICTIC_START = re.compile(
     r"^\W*(?:this|these|it|they|that|those|such|here|there|its|their|both|then|thus|hence|so)\b", re.I
 )
+_ENDED = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _PERSONAL = re.compile(r"\b(?:we|our|us|you|your|let's|i)\b", re.I)
 _REFERENCE = re.compile(r"\b(?:the figure|the section|the table|the equation|below|above)\b", re.I)
 _CODE_NAME = re.compile(r"\b\w+_\w+\b|\b[A-Z][a-z]+[A-Z]\w*[A-Z][a-z]\w*|\w\.\w+\(")
@@ -127,7 +128,16 @@ def pick(ranked: list[str], limit: int, most: int) -> str:
             continue
         if not any(_near_duplicate(text, c) for c in chosen):
             chosen.append(text)
-    return " ".join(chosen)
+    return joined(chosen)
+
+
+def joined(sentences: list[str]) -> str:
+    """Sentences in a row, as written; one that ends without a stop (a title, a list item) ends
+    its paragraph, so that nothing reads it into the next ("... State Spaces The paper ...")."""
+    text = ""
+    for sentence in filter(None, sentences):
+        text += ("" if not text else " " if _ENDED.search(text) else "\n\n") + sentence
+    return text
 
 
 def describe(

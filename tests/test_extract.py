@@ -6,10 +6,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qa_engine.descriptions import joined
 from qa_engine.domain import ENTITY_TYPES, VOCABULARY
 from qa_engine.extract import ENTITY_COLUMNS, RELATIONSHIP_COLUMNS, extract_graph
 from qa_engine.relations import CO_OCCURRENCE_WEIGHT
 from qa_engine.prose import split_sentences, text_unit_sentences
+from qa_engine.sentences import normalize, sentence_spans
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -234,3 +236,12 @@ def test_corpus_output_shape(corpus_graph):
         assert isinstance(row.weight, float) and row.weight > 0
         assert row.text_unit_ids and set(row.text_unit_ids) <= ids
         assert 20 < len(row.description) <= 500
+
+
+def test_a_description_keeps_an_unfinished_line_apart():
+    """A title or list item without a stop ends its paragraph in a description, as written: no
+    reader (the sentence splitter, the answerer) runs it into the sentence after it."""
+    title, byline = "Zorb: Linear-Time Rolling with Selective Quiffles", 'The paper "Zorb" is by Ada Lovelace.'
+    assert joined([title, byline, "Zorbs roll."]) == f"{title}\n\n{byline} Zorbs roll."
+    assert [normalize(joined([title, byline])[a:b]) for a, b in sentence_spans(joined([title, byline]))] == [title, byline]
+    assert joined(["", "Zorbs roll."]) == "Zorbs roll."
