@@ -121,9 +121,9 @@ def extractive_answer(index: IndexData, graph: Graph, question: Question, packed
 
 
 def at_origin(index: IndexData, graph: Graph, sentences: list[_Sentence], evidence: list[Evidence]) -> tuple[list[_Sentence], list[Evidence]]:
-    """Each sentence of an entity's or relationship's description that no passage of the context
-    holds, as the passage it comes from has it, and those passages: the answer then quotes and
-    cites where it was said, and what follows it there ("... with GQA. Now it supports the LLama3 family.")."""
+    """Each sentence of an entity's description that no passage of the context holds, as the
+    passage it comes from writes it, and those passages: the answer then quotes and cites where it
+    was said, and what follows it there ("... with GQA. Now it supports the LLama3 family.")."""
     held = " ".join(normalize(e.text) for e in evidence if e.kind == "sources")
     origins: dict[int, float] = {}  # text unit -> the score of the first record quoting it
     read = []

@@ -104,6 +104,8 @@ class QAEngine:
     def _with_quoted(self, question: Question, evidence: list[Evidence], candidates: list[Candidate], scores: np.ndarray, rows: tuple[int, ...]) -> list[Evidence]:
         """The evidence with the passages the answer quotes beyond the context, scored as the
         context's are and placed among its sources by score."""
+        if not rows:
+            return evidence
         ranked = {c.row: float(s) for c, s in zip(candidates, scores, strict=True) if c.kind == "text_units"}
         unranked = [passage(self.index, question, row) for row in rows if row not in ranked]
         if unranked:

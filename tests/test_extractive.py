@@ -8,8 +8,7 @@ import pytest
 
 from qa_engine.answer import _BULLET as LIST_MARKER
 from qa_engine import embeddings
-from qa_engine.answer import ABSTAIN_BELOW, MAX_SENTENCES, _answering, _before, _context_start, _goes_on, _match, _repeats, _Sentence
-from qa_engine.answer import extractive_answer
+from qa_engine.answer import ABSTAIN_BELOW, MAX_SENTENCES, _answering, _before, _context_start, _goes_on, _match, _repeats, _Sentence, extractive_answer
 from qa_engine.context import Packed, to_evidence
 from qa_engine.search import Candidate
 from qa_engine.sentences import is_claim, normalize, sentence_spans, successors
