@@ -381,6 +381,8 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
         return ()
     best = [_to_mentions(run, tokens, mentions) for run in best]
     words = [[tokens[i][0] for i in run] for run in best]
+    if _owned(words[0][0]) and not any(_owned(w) or w[:1].isupper() for ws in words[1:] for w in ws):
+        return ()  # "GPT-3's layer count, head count and model width": what one thing has, not things compared
     spans = [(tokens[run[0]][1], tokens[run[-1]][2]) for run in best]
     last = words[-1]
     for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
@@ -412,6 +414,11 @@ _EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b"
 _EACH_ONE = re.compile(r"\b(?:each of them|both of them|each one|they|their)\b", re.IGNORECASE)  # not "each" of "each token"
 _BOTH = re.compile(r"^\s*(?:both|each|all|alike)\b", re.IGNORECASE)  # a floating quantifier, right after the coordination
 _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A and B both do X. How ...?"
+
+
+def _owned(word: str) -> bool:
+    """A possessive: "GPT-3's", "Mistral’s"."""
+    return word.endswith(("'s", "’s"))
 
 
 def _between(tokens: list[tuple[str, int, int]], left: list[int], right: list[int]) -> str:

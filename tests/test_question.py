@@ -107,6 +107,14 @@ def test_an_apposition_after_a_coordination_is_no_third_term():
     assert len(compared_terms("How do Zorbs, Quiffles and Blargs each spin?", [])) == 3
 
 
+def test_what_one_thing_has_is_not_a_comparison():
+    """"Zorb-3's spin rate, wobble count and shell width" asks three things of one zorb; a second
+    possessor or name makes it a comparison again."""
+    assert compared_terms("What are Zorb-3's spin rate, wobble count and shell width according to the notes?", []) == ()
+    assert [t.label for t in compared_terms("How do Zorb-3's spin rate and Quiffle's wobble differ?", [])] == ["Zorb-3's spin rate", "Quiffle's wobble"]
+    assert len(compared_terms("How do Zorb-3's spin rate and Quiffles differ?", [])) == 2
+
+
 def test_a_name_takes_no_elided_head():
     assert _labels("How do ALiBi and rotary embeddings differ?", ["ALIBI", "ROTARY EMBEDDING"]) == ["ALiBi", "rotary embeddings"]
     text = "What are encoder-only and decoder-only zorbs used for?"
