@@ -371,7 +371,8 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
     closed = False  # "A and B" is complete: ", the two X" after it is an apposition, not a third term
     for run in runs:
         joint = _between(tokens, chain[-1], run) if chain else ""
-        if chain and _JOINS.match(joint) and not (closed and joint == ","):
+        comparative = joint == "than" and len(chain[-1]) == 1 and not _named(chain[-1][0], tokens, mentions)
+        if chain and _JOINS.match(joint) and not (closed and joint == ",") and not comparative:  # "it faster than B": "faster" is no term
             chain, closed = [*chain, run], closed or joint != ","
         else:
             chain, closed = [run], False
@@ -414,6 +415,11 @@ _EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b"
 _EACH_ONE = re.compile(r"\b(?:each of them|both of them|each one|they|their)\b", re.IGNORECASE)  # not "each" of "each token"
 _BOTH = re.compile(r"^\s*(?:both|each|all|alike)\b", re.IGNORECASE)  # a floating quantifier, right after the coordination
 _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A and B both do X. How ...?"
+
+
+def _named(i: int, tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> bool:
+    """Token i is part of a linked entity's name."""
+    return any(m.start < tokens[i][2] and tokens[i][1] < m.end for m in mentions)
 
 
 def _owned(word: str) -> bool:

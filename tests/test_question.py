@@ -115,6 +115,12 @@ def test_what_one_thing_has_is_not_a_comparison():
     assert len(compared_terms("How do Zorb-3's spin rate and Quiffles differ?", [])) == 2
 
 
+def test_a_comparative_is_no_compared_term():
+    """"What makes it faster than plain zorbing?" compares what "it" is with plain zorbing: "faster"
+    is how, not a side."""
+    assert compared_terms("What is it about Quiffle that makes it faster than plain zorbing on a GPU?", []) == ()
+
+
 def test_a_name_takes_no_elided_head():
     assert _labels("How do ALiBi and rotary embeddings differ?", ["ALIBI", "ROTARY EMBEDDING"]) == ["ALiBi", "rotary embeddings"]
     text = "What are encoder-only and decoder-only zorbs used for?"
