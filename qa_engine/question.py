@@ -10,6 +10,7 @@ user's own papers are read the same way.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -380,10 +381,15 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
             best = chain
     if len(best) < 2 or len(best) == 2 and _between(tokens, best[0], best[1]) == ",":  # "..., right?" joins nothing
         return ()
+    best = [[run[-1]] if k < len(best) - 1 and _parallel(tokens[run[-1]][0], tokens[best[k + 1][0]][0]) else run for k, run in enumerate(best)]
     best = [_to_mentions(run, tokens, mentions) for run in best]
     words = [[tokens[i][0] for i in run] for run in best]
     if _owned(words[0][0]) and not any(_owned(w) or w[:1].isupper() for ws in words[1:] for w in ws):
         return ()  # "GPT-3's layer count, head count and model width": what one thing has, not things compared
+    start = tokens[best[0][0]][1]
+    joints = {_between(tokens, a, b) for a, b in itertools.pairwise(best)}
+    if any(m.end <= start and text[m.start].isupper() for m in mentions) and joints <= {",", "and", ", and"} and not _ASKS_APART.search(text):
+        return ()  # "How does FlashAttention support multi-query and grouped-query attention?": what one named thing does with both
     spans = [(tokens[run[0]][1], tokens[run[-1]][2]) for run in best]
     last = words[-1]
     for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
@@ -411,6 +417,7 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
     return tuple(terms)
 
 
+_ASKS_APART = re.compile(rf"{_RULES[0][1].pattern}|\b(?:each|both|respectively)\b", re.IGNORECASE)  # a comparison said in words
 _EACH = re.compile(r"\b(?:each of them|both of them|each(?: one)?|they|their)\b", re.IGNORECASE)
 _EACH_ONE = re.compile(r"\b(?:each of them|both of them|each one|they|their)\b", re.IGNORECASE)  # not "each" of "each token"
 _BOTH = re.compile(r"^\s*(?:both|each|all|alike)\b", re.IGNORECASE)  # a floating quantifier, right after the coordination
@@ -420,6 +427,13 @@ _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A
 def _named(i: int, tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> bool:
     """Token i is part of a linked entity's name."""
     return any(m.start < tokens[i][2] and tokens[i][1] < m.end for m in mentions)
+
+
+def _parallel(left: str, right: str) -> bool:
+    """Compounds that differ in their first part: "multi-query and grouped-query attention" joins
+    the two modifiers, whatever came before the first ("FlashAttention support multi-query")."""
+    a, b = left.lower().rpartition("-"), right.lower().rpartition("-")
+    return bool(a[0] and b[0]) and a[2] == b[2] and a[0] != b[0]
 
 
 def _owned(word: str) -> bool:

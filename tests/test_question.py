@@ -14,7 +14,7 @@ from qa_engine import QAEngine, embeddings
 from qa_engine.answer import premise_sentence
 from qa_engine.context import Packed
 from qa_engine.index_store import read_aliases
-from qa_engine.question import KINDS, EntityLinker, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, refers_back, word_set
+from qa_engine.question import KINDS, EntityLinker, Mention, Question, Reader, Term, clauses, compared_terms, definition_subject, question_kind, refers_back, word_set
 from qa_engine.search import BRIDGE_KEEP, TERM_UNITS, Candidate, cover_terms, form_units, graph_search, local_search, prefer_answer_forms, term_units
 
 # Content words of these are invented: only the grammar can type them.
@@ -119,6 +119,21 @@ def test_a_comparative_is_no_compared_term():
     """"What makes it faster than plain zorbing?" compares what "it" is with plain zorbing: "faster"
     is how, not a side."""
     assert compared_terms("What is it about Quiffle that makes it faster than plain zorbing on a GPU?", []) == ()
+
+
+def test_parallel_compounds_are_what_is_coordinated():
+    """"multi-quiffle and grouped-quiffle zorbs" joins the two modifiers, not whatever came before."""
+    terms = compared_terms("How do zorb spinners support multi-quiffle and grouped-quiffle zorbs?", [])
+    assert [t.label for t in terms] == ["multi-quiffle zorbs", "grouped-quiffle zorbs"]
+
+
+def test_what_a_named_thing_does_with_both_is_one_question():
+    """"How does Zorbatron support multi-quiffle and grouped-quiffle zorbs?" asks what Zorbatron does,
+    not how the two differ; said in words ("differ", "each"), it is a comparison again."""
+    zorbatron = [Mention(0, 9, 18)]
+    assert compared_terms("How does Zorbatron support multi-quiffle and grouped-quiffle zorbs?", zorbatron) == ()
+    assert len(compared_terms("How does Zorbatron support multi-quiffle and grouped-quiffle zorbs each?", zorbatron)) == 2
+    assert len(compared_terms("In Zorbatron, how do multi-quiffle and grouped-quiffle zorbs differ?", [Mention(0, 3, 12)])) == 2
 
 
 def test_a_name_takes_no_elided_head():
