@@ -11,10 +11,11 @@ import bisect
 import itertools
 import re
 
-# a sentence ends at a stop (not a name's initial: "Markus N. Rabe") before a capital or a bracketed
-# date ("[2024.06.07]: ..."), or where a list item that is not lowercase (not the rest of a lead-in:
-# "... contains:\n- pre_trained/ ...") starts a line
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!\b[A-Z]\.)\s+(?=[\"'(\[]?[A-Z$\\]|\[\d)|\s*\n[ \t]*(?=(?:[-*•+]|\d{1,2}[.)])[ \t]+(?![a-z]))")
+# a sentence ends at a stop before a capital or a bracketed date ("[2024.06.07]: ..."), or where a list
+# item that is not lowercase (not the rest of a lead-in: "... contains:\n- pre_trained/ ...") starts a line
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z$\\]|\[\d)|\s*\n[ \t]*(?=(?:[-*•+]|\d{1,2}[.)])[ \t]+(?![a-z]))")
+# a name's initial ("Markus N. Rabe", "J. R. Smith") ends no sentence; a capital after a word ends one ("... than Q. Note that ...")
+_INITIAL = re.compile(r"(?:^|\b[A-Z][\w-]*\s+|\b[A-Z]\.\s*)[A-Z]\.$")
 _DISPLAY_MATH = re.compile(r"\$\$.*\$\$\s*", re.DOTALL)
 # a lowercase start is a fragment cut mid-sentence, unless it is a name written as code ("block_size is used to ...")
 _NOT_A_CLAIM = re.compile(
@@ -60,6 +61,8 @@ def sentence_spans(text: str, start_at: int = 0) -> list[tuple[int, int]]:
         cut, kept = 0, False  # kept: the piece before this one in the block is a sentence
         for match in [*_SENTENCE_END.finditer(body), None]:
             end = match.start() if match else len(body)
+            if match and "\n" not in match.group(0) and _INITIAL.search(body[max(cut, end - 40) : end]):
+                continue
             piece = body[cut:end]
             words = len(piece.split())
             if kept and words < 6:  # "Tune 0.2 first.": too short to stand alone, it ends the sentence before
