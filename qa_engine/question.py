@@ -381,15 +381,11 @@ def compared_terms(text: str, mentions: list[Mention]) -> tuple[Term, ...]:
             best = chain
     if len(best) < 2 or len(best) == 2 and _between(tokens, best[0], best[1]) == ",":  # "..., right?" joins nothing
         return ()
-    best = [[run[-1]] if k < len(best) - 1 and _parallel(tokens[run[-1]][0], tokens[best[k + 1][0]][0]) else run for k, run in enumerate(best)]
-    best = [_to_mentions(run, tokens, mentions) for run in best]
+    parallel = [k + 1 < len(best) and _parallel(tokens[run[-1]][0], tokens[best[k + 1][0]][0]) for k, run in enumerate(best)]
+    best = [_to_mentions([run[-1]] if alike else run, tokens, mentions) for run, alike in zip(best, parallel, strict=True)]
     words = [[tokens[i][0] for i in run] for run in best]
-    if _owned(words[0][0]) and not any(_owned(w) or w[:1].isupper() for ws in words[1:] for w in ws):
-        return ()  # "GPT-3's layer count, head count and model width": what one thing has, not things compared
-    start = tokens[best[0][0]][1]
-    joints = {_between(tokens, a, b) for a, b in itertools.pairwise(best)}
-    if any(m.end <= start and text[m.start].isupper() for m in mentions) and joints <= {",", "and", ", and"} and not _ASKS_APART.search(text):
-        return ()  # "How does FlashAttention support multi-query and grouped-query attention?": what one named thing does with both
+    if _of_one_thing(text, tokens, best, words, mentions):
+        return ()
     spans = [(tokens[run[0]][1], tokens[run[-1]][2]) for run in best]
     last = words[-1]
     for k in range(len(words) - 2, -1, -1):  # elided heads, in the and/or group that ends the coordination
@@ -427,6 +423,19 @@ _ASKED_AFTER = re.compile(r"(:|[.!?])\s+")  # "A and B both do X: what ...?", "A
 def _named(i: int, tokens: list[tuple[str, int, int]], mentions: list[Mention]) -> bool:
     """Token i is part of a linked entity's name."""
     return any(m.start < tokens[i][2] and tokens[i][1] < m.end for m in mentions)
+
+
+def _of_one_thing(text: str, tokens: list[tuple[str, int, int]], conjuncts: list[list[int]], words: list[list[str]], mentions: list[Mention]) -> bool:
+    """The coordination is what one thing has or does, not things compared: "GPT-3's layer count,
+    head count and model width" (a possessive first, no other possessor or name after it); "How does
+    FlashAttention support multi-query and grouped-query attention?" (after a name the question is
+    about, joined by "and", with no comparison said in words)."""
+    if _owned(words[0][0]) and not any(_owned(w) or w[:1].isupper() for ws in words[1:] for w in ws):
+        return True
+    start = tokens[conjuncts[0][0]][1]
+    joints = {_between(tokens, a, b) for a, b in itertools.pairwise(conjuncts)}
+    named_before = any(m.end <= start and text[m.start].isupper() for m in mentions)
+    return named_before and joints <= {",", "and", ", and"} and not _ASKS_APART.search(text)
 
 
 def _parallel(left: str, right: str) -> bool:
